@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+)
+
+// BenchmarkAllocateTransition measures the DownloadOrder and ConfirmOrder pair of writes: take a
+// profile from the pool, then move it on with a compare-and-set; serially and from parallel
+// goroutines (which contend for the head of the pool).
+func BenchmarkAllocateTransition(b *testing.B) {
+	for _, be := range backends {
+		for _, parallel := range []bool{false, true} {
+			name := be.name + "/serial"
+			if parallel {
+				name = be.name + "/parallel"
+			}
+			b.Run(name, func(b *testing.B) {
+				ctx := context.Background()
+				db := openDB(b, be.newDSN(b))
+				mustOperator(b, db, "op1")
+				for first := 0; first < b.N; first += 10 * createBatch {
+					mustCreateProfiles(b, db, pool("op1", "T", first, min(10*createBatch, b.N-first)))
+				}
+				var seq atomic.Int64
+				step := func() error {
+					p, err := db.AllocateProfile(ctx, "op1", "T", func(p *Profile) error {
+						p.MatchingID = fmt.Sprintf("M%d", seq.Add(1))
+						return nil
+					})
+					if err != nil {
+						return err
+					}
+					_, err = db.TransitionProfile(ctx, p.ICCID, []State{StateAllocated}, StateReleased, func(p *Profile) error {
+						p.EID = "89049032123451234512345678901235"
+						return nil
+					})
+					return err
+				}
+				b.ResetTimer()
+				if parallel {
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							if err := step(); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				} else {
+					for range b.N {
+						if err := step(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,176 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smdpp/smdpp/internal/testenv"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// backend is one database the suite runs against. newDSN gives a DSN of a fresh, empty database
+// of that backend, removed when the test ends.
+type backend struct {
+	name   string
+	newDSN func(tb testing.TB) string
+}
+
+var backends = []backend{
+	{BackendSQLite, sqliteDSN},
+	{BackendPostgres, postgresDSN},
+}
+
+// eachBackend runs fn as a parallel subtest per backend.
+func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
+	t.Helper()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, b)
+		})
+	}
+}
+
+func sqliteDSN(tb testing.TB) string {
+	return filepath.Join(tb.TempDir(), "smdpp.db")
+}
+
+// postgresDSN creates a schema of its own in the test database and returns a DSN whose
+// search_path is that schema, so that tests run in parallel, also with other packages' tests.
+func postgresDSN(tb testing.TB) string {
+	base := testenv.PostgresDSN(tb)
+	var buf [8]byte
+	rand.Read(buf[:])
+	schema := "store_test_" + hex.EncodeToString(buf[:])
+	admin, err := gorm.Open(postgres.Open(base), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		tb.Fatalf("connect to test PostgreSQL: %v", err)
+	}
+	sqlDB, _ := admin.DB()
+	sqlDB.SetMaxOpenConns(1)
+	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error; err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+		sqlDB.Close()
+	})
+	return withSearchPath(base, schema)
+}
+
+func withSearchPath(dsn, schema string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			panic(err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " search_path=" + schema
+}
+
+// testEpoch is where every fake clock starts.
+var testEpoch = time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.UTC)
+
+// fakeClock is a settable clock for WithClock.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: testEpoch} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// openDB opens dsn and closes the DB when the test ends.
+func openDB(tb testing.TB, dsn string, opts ...Option) *DB {
+	tb.Helper()
+	db, err := Open(context.Background(), dsn, opts...)
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// newDB opens a fresh database of backend b with a fake clock.
+func newDB(tb testing.TB, b backend) (*DB, *fakeClock) {
+	tb.Helper()
+	clock := newFakeClock()
+	return openDB(tb, b.newDSN(tb), WithClock(clock.Now)), clock
+}
+
+func iccid(i int) string { return fmt.Sprintf("8988%015d", i) }
+
+// mustOperator creates operator id.
+func mustOperator(tb testing.TB, db *DB, id string) Operator {
+	tb.Helper()
+	op, err := db.CreateOperator(context.Background(), Operator{ID: id, Name: "Operator " + id, CallbackURL: "https://" + id + ".example/es2plus"})
+	if err != nil {
+		tb.Fatalf("CreateOperator(%s): %v", id, err)
+	}
+	return op
+}
+
+// pool returns n Available profiles of operator and type, ICCIDs from first on.
+func pool(operatorID, profileType string, first, n int) []Profile {
+	ps := make([]Profile, n)
+	for i := range ps {
+		ps[i] = Profile{ICCID: iccid(first + i), OperatorID: operatorID, ProfileType: profileType,
+			Package: []byte{0x30, 0x03, 0x02, 0x01, byte(i)}}
+	}
+	return ps
+}
+
+func mustCreateProfiles(tb testing.TB, db *DB, ps []Profile) {
+	tb.Helper()
+	if err := db.CreateProfiles(context.Background(), ps); err != nil {
+		tb.Fatalf("CreateProfiles: %v", err)
+	}
+}
+
+func mustGetProfile(tb testing.TB, db *DB, iccid string) Profile {
+	tb.Helper()
+	p, err := db.GetProfile(context.Background(), iccid)
+	if err != nil {
+		tb.Fatalf("GetProfile(%s): %v", iccid, err)
+	}
+	return p
+}
+
+// countProfiles counts all profiles, bypassing FindProfiles' limit.
+func countProfiles(tb testing.TB, db *DB) int64 {
+	tb.Helper()
+	var n int64
+	if err := db.reader.Model(&profileRow{}).Count(&n).Error; err != nil {
+		tb.Fatalf("count profiles: %v", err)
+	}
+	return n
+}
+
+func ptr[T any](v T) *T { return &v }
