@@ -2,20 +2,13 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/smdpp/smdpp/internal/testenv"
-	"gorm.io/driver/postgres"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 )
 
 // backend is one database the suite runs against. newDSN gives a DSN of a fresh, empty database
@@ -45,44 +38,8 @@ func sqliteDSN(tb testing.TB) string {
 	return filepath.Join(tb.TempDir(), "smdpp.db")
 }
 
-// postgresDSN creates a schema of its own in the test database and returns a DSN whose
-// search_path is that schema, so that tests run in parallel, also with other packages' tests.
-func postgresDSN(tb testing.TB) string {
-	base := testenv.PostgresDSN(tb)
-	var buf [8]byte
-	rand.Read(buf[:])
-	schema := "store_test_" + hex.EncodeToString(buf[:])
-	admin, err := gorm.Open(postgres.Open(base), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		tb.Fatalf("connect to test PostgreSQL: %v", err)
-	}
-	sqlDB, _ := admin.DB()
-	sqlDB.SetMaxOpenConns(1)
-	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error; err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-		sqlDB.Close()
-	})
-	return withSearchPath(base, schema)
-}
-
-func withSearchPath(dsn, schema string) string {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			panic(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " search_path=" + schema
-}
+// postgresDSN is a fresh schema of the test database, so tests run in parallel.
+func postgresDSN(tb testing.TB) string { return testenv.FreshPostgres(tb) }
 
 // testEpoch is where every fake clock starts.
 var testEpoch = time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.UTC)

@@ -5,8 +5,15 @@
 package testenv
 
 import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 )
 
 // PostgresDSN returns the DSN of the test PostgreSQL database (SMDPP_TEST_POSTGRES_DSN).
@@ -25,4 +32,44 @@ func require(t testing.TB, name string) string {
 	}
 	t.Skipf("%s is not set; run scripts/test.sh, or eval \"$(scripts/services.sh)\" first", name)
 	return ""
+}
+
+// FreshPostgres creates a schema of its own in the test database and returns a DSN whose
+// search_path is that schema, so tests run in parallel, also with other packages' tests. The
+// schema is dropped when the test ends.
+func FreshPostgres(tb testing.TB) string {
+	tb.Helper()
+	base := PostgresDSN(tb)
+	var buf [8]byte
+	rand.Read(buf[:])
+	schema := "test_" + hex.EncodeToString(buf[:])
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		tb.Fatalf("connect to test PostgreSQL: %v", err)
+	}
+	admin.SetMaxOpenConns(1)
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+		admin.Close()
+	})
+	return withSearchPath(base, schema)
+}
+
+func withSearchPath(dsn, schema string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			panic(err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " search_path=" + schema
 }
