@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/smdpp/smdpp/config"
+	"github.com/smdpp/smdpp/devpki"
+	"github.com/smdpp/smdpp/download"
+	"github.com/smdpp/smdpp/es9plus"
+	"github.com/smdpp/smdpp/session"
+	"github.com/smdpp/smdpp/store"
+	"github.com/smdpp/smdpp/web"
+)
+
+func serve(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("smdpp serve", flag.ContinueOnError)
+	cfg, err := config.Load(fs, args, os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg)
+	app, err := open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.close()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	log.Info("smdpp serving",
+		"url", "https://"+ln.Addr().String(),
+		"smdpAddress", cfg.Address,
+		"es9plus", es9plus.Prefix,
+		"database", app.db.Backend(),
+		"sessions", app.sessionsKind,
+		"ciCertificates", app.ciFiles,
+		"health", "/healthz /readyz")
+	return web.Serve(ctx, ln, app.handler, app.tls, web.ServerOptions{
+		ReadTimeout:     time.Duration(cfg.ReadTimeout),
+		WriteTimeout:    time.Duration(cfg.WriteTimeout),
+		IdleTimeout:     time.Duration(cfg.IdleTimeout),
+		ShutdownTimeout: time.Duration(cfg.ShutdownTimeout),
+	}, log)
+}
+
+// app is a wired server: its dependencies, its handler and what closes them.
+type app struct {
+	db           *store.DB
+	sessions     session.Store
+	sessionsKind string
+	ciFiles      []string
+	handler      *chi.Mux
+	tls          *tls.Config
+	closers      []func() error
+}
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+// open builds the server from its configuration: the PKI (generated on first start when the
+// PKI directory is empty), the database, the session store and the HTTP routes.
+func open(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, err error) {
+	a = &app{}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	sets, err := ensurePKI(cfg.PKIDir, log)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	var creds []*download.Credentials
+	for _, dir := range sets {
+		c, err := download.LoadCredentials(dir, now)
+		if err != nil {
+			return nil, err
+		}
+		creds = append(creds, c)
+		a.ciFiles = append(a.ciFiles, filepath.Join(dir, devpki.CICertFile))
+	}
+	tlsCert, err := tls.LoadX509KeyPair(filepath.Join(sets[0], devpki.DPtlsCertFile), filepath.Join(sets[0], devpki.DPtlsKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("loading the DPtls certificate: %w", err)
+	}
+	a.tls = web.TLSConfig(tlsCert)
+
+	if !store.IsPostgresDSN(cfg.Database) {
+		if err := os.MkdirAll(filepath.Dir(cfg.Database), 0o700); err != nil {
+			return nil, fmt.Errorf("creating the database directory: %w", err)
+		}
+	}
+	if a.db, err = store.Open(ctx, cfg.Database); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.db.Close)
+
+	checks := map[string]web.Check{"database": a.db.Ping}
+	if cfg.Redis == "" {
+		mem := session.NewMemory(session.WithSweepInterval(time.Minute))
+		a.sessions, a.sessionsKind = mem, "memory"
+		a.closers = append(a.closers, mem.Close)
+	} else {
+		client, err := session.OpenRedis(ctx, cfg.Redis)
+		if err != nil {
+			return nil, err
+		}
+		a.sessions, a.sessionsKind = session.NewRedis(client), "redis"
+		a.closers = append(a.closers, client.Close)
+		checks["redis"] = func(ctx context.Context) error { return client.Ping(ctx).Err() }
+	}
+
+	svc, err := download.New(cfg.Address, creds, a.db, a.sessions,
+		download.WithSessionTTL(time.Duration(cfg.SessionTTL)), download.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	r := chi.NewRouter()
+	r.Use(web.RequestLog(log))
+	r.Method("GET", "/healthz", web.Healthz())
+	r.Method("GET", "/readyz", web.Readyz(checks))
+	es9plus.Routes(r, svc, cfg.MaxBodyBytes, log)
+	a.handler = r
+	return a, nil
+}
+
+// ensurePKI returns the credential-set directories under dir: dir itself when it holds a PKI, else
+// each subdirectory that does (NIST first). An empty dir gets a development PKI for both curves.
+func ensurePKI(dir string, log *slog.Logger) ([]string, error) {
+	if isPKI(dir) {
+		return []string{dir}, nil
+	}
+	sets := pkiSubdirs(dir)
+	if len(sets) > 0 {
+		return sets, nil
+	}
+	log.Info("no PKI found; generating a development PKI (not for production)", "dir", dir)
+	for _, curve := range []string{"nist", "brainpool"} {
+		if err := writePKI(filepath.Join(dir, curve), curve, devpki.Options{EUICCCount: 3}, false); err != nil {
+			return nil, err
+		}
+	}
+	if sets = pkiSubdirs(dir); len(sets) == 0 {
+		return nil, errors.New("generated PKI not found in " + dir)
+	}
+	return sets, nil
+}
+
+func isPKI(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, devpki.DPauthCertFile))
+	return err == nil
+}
+
+func pkiSubdirs(dir string) []string {
+	entries, _ := os.ReadDir(dir)
+	var sets []string
+	for _, e := range entries {
+		if e.IsDir() && isPKI(filepath.Join(dir, e.Name())) {
+			sets = append(sets, filepath.Join(dir, e.Name()))
+		}
+	}
+	// "nist" sorts after "brainpool"; the first set also serves TLS, which needs P-256 anyway,
+	// so put nist first for the plainest default.
+	sort.Slice(sets, func(i, j int) bool { return filepath.Base(sets[i]) == "nist" && filepath.Base(sets[j]) != "nist" })
+	return sets
+}
+
+func newLogger(cfg config.Config) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

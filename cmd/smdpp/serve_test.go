@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smdpp/smdpp/activation"
+	"github.com/smdpp/smdpp/apdu"
+	"github.com/smdpp/smdpp/devpki"
+	"github.com/smdpp/smdpp/euicc"
+	"github.com/smdpp/smdpp/internal/testenv"
+	"github.com/smdpp/smdpp/lpa"
+	"github.com/smdpp/smdpp/store"
+)
+
+// binary is the smdpp command built once for the tests that run it as a process.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "smdpp-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "smdpp")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building smdpp: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is a running `smdpp serve` process.
+type server struct {
+	addr    string
+	dataDir string
+	db      string
+	stderr  *bytes.Buffer
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServer runs `smdpp serve` on embedded defaults plus extra flags and waits until /readyz
+// answers 200 over HTTPS with the DPtls certificate, verified against the generated CI.
+func startServer(t *testing.T, extra ...string) *server {
+	t.Helper()
+	s := &server{addr: freePort(t), dataDir: t.TempDir(), stderr: new(bytes.Buffer)}
+	s.db = filepath.Join(s.dataDir, "smdpp.db")
+	args := append([]string{"serve", "--listen", s.addr, "--data-dir", s.dataDir, "--log-level", "warn"}, extra...)
+	for i, a := range extra {
+		if a == "--database" {
+			s.db = extra[i+1]
+		}
+	}
+	cmd := exec.Command(binary, args...)
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("smdpp serve exited with %v; stderr:\n%s", err, s.stderr)
+			}
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("smdpp serve did not stop on SIGINT")
+		}
+	})
+	client := s.httpClient(t, "nist")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := client.Get("https://" + s.addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("smdpp serve not ready: %v; stderr:\n%s", err, s.stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// pkiDir is the generated credential set of one curve.
+func (s *server) pkiDir(curve string) string { return filepath.Join(s.dataDir, "pki", curve) }
+
+// httpClient trusts only the CI of the generated NIST hierarchy, which issued the DPtls certificate.
+func (s *server) httpClient(t *testing.T, curve string) *http.Client {
+	t.Helper()
+	for {
+		ci, err := os.ReadFile(filepath.Join(s.pkiDir(curve), devpki.CICertFile))
+		if err == nil {
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(ci)
+			return lpa.NewHTTPClient(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// firstEID returns one of the test eUICCs generated with the PKI.
+func firstEID(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(dir, devpki.EUICCDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if eid, ok := strings.CutSuffix(e.Name(), devpki.CertSuffix); ok {
+			return eid
+		}
+	}
+	t.Fatal("no eUICC in " + dir)
+	return ""
+}
+
+var activationRE = regexp.MustCompile(`activation code (LPA:\S+)`)
+
+// order runs `smdpp order create` against the server's database and returns the ICCID and code.
+func (s *server) order(t *testing.T, upp string, extra ...string) (string, activation.Code) {
+	t.Helper()
+	args := append([]string{"order", "create", "--database", s.db, "--address", s.addr,
+		"--upp", filepath.Join("..", "..", "testdata", "upp", upp)}, extra...)
+	out, err := exec.Command(binary, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("smdpp order create: %v\n%s", err, out)
+	}
+	m := activationRE.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no activation code in %q", out)
+	}
+	code, err := activation.Parse(string(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	iccid := strings.TrimPrefix(strings.SplitN(string(out), "\n", 2)[0], "iccid ")
+	return iccid, code
+}
+
+// download runs the test LPA with the virtual eUICC eid of the given hierarchy.
+func (s *server) download(t *testing.T, curve, eid string, code activation.Code, opts lpa.DownloadOptions) (*lpa.Result, error) {
+	t.Helper()
+	cfg, err := euicc.LoadDir(s.pkiDir(curve), eid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := euicc.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	es10, err := apdu.OpenES10(ctx, apdu.NewCardTransport(apdu.NewCard(card)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := lpa.New(es10, lpa.WithHTTPClient(s.httpClient(t, "nist")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Download(ctx, code, opts)
+}
+
+func (s *server) profileState(t *testing.T, iccid string) store.State {
+	t.Helper()
+	db, err := store.Open(context.Background(), s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, err := db.GetProfile(context.Background(), iccid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.State
+}
+
+// TestServeDownload is the whole product on one machine: `smdpp serve` on embedded defaults
+// (SQLite, memory sessions, generated PKI) or on PostgreSQL and Redis, an order created with
+// `smdpp order create`, and the test LPA downloading it over HTTPS into the virtual eUICC, on
+// NIST and brainpool eUICCs; each profile must end Installed.
+func TestServeDownload(t *testing.T) {
+	backends := []struct {
+		name  string
+		flags func(t *testing.T) []string
+	}{
+		{"sqlite+memory", func(*testing.T) []string { return nil }},
+		{"postgres+redis", func(t *testing.T) []string {
+			return []string{"--database", testenv.FreshPostgres(t), "--redis", testenv.RedisURL(t)}
+		}},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			s := startServer(t, b.flags(t)...)
+			for i, curve := range []string{"nist", "brainpool"} {
+				t.Run(curve, func(t *testing.T) {
+					eid := firstEID(t, s.pkiDir(curve))
+					upp := []string{"TS48V2-SAIP2-3-BERTLV-UNIQUE.der", "TS48V3-SAIP2-1-NOBERTLV-UNIQUE.der"}[i]
+					iccid, code := s.order(t, upp, "--eid", eid)
+					res, err := s.download(t, curve, eid, code, lpa.DownloadOptions{})
+					if err != nil {
+						t.Fatalf("download: %v", err)
+					}
+					if !res.Installed || res.ICCID != iccid {
+						t.Fatalf("result %+v, want ICCID %s installed", res, iccid)
+					}
+					if got := s.profileState(t, iccid); got != store.StateInstalled {
+						t.Errorf("profile state %s, want Installed", got)
+					}
+				})
+			}
+		})
+	}
+}

@@ -1,0 +1,159 @@
+package download
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/smdpp/smdpp/certs"
+	"github.com/smdpp/smdpp/rsp"
+	"github.com/smdpp/smdpp/session"
+	st "github.com/smdpp/smdpp/status"
+	"github.com/smdpp/smdpp/store"
+	"github.com/smdpp/smdpp/web"
+)
+
+// NotificationEvent bits (SGP.22 §2.4.4 / NotificationEvent).
+const (
+	notificationInstall = 0
+	notificationEnable  = 1
+	notificationDisable = 2
+	notificationDelete  = 3
+)
+
+// HandleNotification takes a pending notification from the LPA (SGP.22 §5.6.4). A
+// ProfileInstallationResult signed by the session's eUICC moves the profile to Installed or
+// Error; a signed enable, disable or delete notification is verified against its own
+// certificate chain and recorded. It is idempotent: replays and notifications for ended
+// sessions are acknowledged without changing anything, since the LPA only needs to know it may
+// delete the notification.
+func (s *Service) HandleNotification(ctx context.Context, pendingNotification []byte) error {
+	var n rsp.PendingNotification
+	if err := n.Unmarshal(pendingNotification); err != nil {
+		return st.Wrap(st.SubjectEUICC, st.ReasonInvalid, "pendingNotification is not a valid PendingNotification", err)
+	}
+	if pir := n.ProfileInstallationResult; pir != nil {
+		return s.handleInstallationResult(ctx, pir)
+	}
+	return s.handleOtherNotification(ctx, n.OtherSignedNotification)
+}
+
+func (s *Service) handleInstallationResult(ctx context.Context, pir *rsp.ProfileInstallationResult) error {
+	data := &pir.ProfileInstallationResultData
+	web.AddLog(ctx, slog.String("transactionId", fmt.Sprintf("%X", data.TransactionID)), slog.Int64("seqNumber", data.NotificationMetadata.SeqNumber))
+	sess, err := s.sessions.Get(ctx, data.TransactionID)
+	if errors.Is(err, session.ErrNotFound) {
+		// A replay after the session ended, or a session we never had: nothing to verify against.
+		web.AddLog(ctx, slog.String("notification", "no session; acknowledged"))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("session store: %w", err)
+	}
+	euicc, err := certs.ParseCertificate(sess.EUICCCertificate)
+	if err != nil {
+		return fmt.Errorf("session's CERT.EUICC: %w", err)
+	}
+	if !certs.VerifyRaw(euicc.PublicKey, data.Raw, pir.EuiccSignPIR) {
+		return st.New(st.SubjectEUICC, st.ReasonVerificationFailed, "euiccSignPIR does not verify")
+	}
+	if iccid := data.NotificationMetadata.Iccid; iccid != nil && iccidDigits(iccid) != sess.ICCID {
+		return st.New(st.SubjectICCID, st.ReasonInvalid, "the notification's ICCID is not the session's profile")
+	}
+	to, detail := store.StateInstalled, "installed"
+	var reason, command *int
+	if e := data.ErrorResult; e != nil {
+		r, c := int(e.ErrorReason), int(e.BppCommandId)
+		reason, command = &r, &c
+		to, detail = store.StateError, fmt.Sprintf("bppCommandId %d, errorReason %d", c, r)
+	}
+	_, err = s.db.TransitionProfile(ctx, sess.ICCID, []store.State{store.StateDownloaded}, to, func(p *store.Profile) error {
+		p.LastErrorReason, p.LastBppCommandID = reason, command
+		return nil
+	})
+	switch {
+	case errors.Is(err, store.ErrWrongState):
+		web.AddLog(ctx, slog.String("notification", "profile already past Downloaded; acknowledged"))
+	case err != nil:
+		return fmt.Errorf("recording the installation result: %w", err)
+	default:
+		s.event(ctx, sess, string(to), detail)
+	}
+	s.endSession(ctx, sess)
+	web.AddLog(ctx, slog.String("iccid", sess.ICCID), slog.String("result", detail))
+	return nil
+}
+
+func (s *Service) handleOtherNotification(ctx context.Context, n *rsp.OtherSignedNotification) error {
+	eum, err := certs.ParseCertificate(n.EumCertificate)
+	if err != nil {
+		return st.Wrap(st.SubjectEUMCertificate, st.ReasonVerificationFailed, "CERT.EUM is malformed", err)
+	}
+	euicc, err := certs.ParseCertificate(n.EuiccCertificate)
+	if err != nil {
+		return st.Wrap(st.SubjectEUICCCertificate, st.ReasonVerificationFailed, "CERT.EUICC is malformed", err)
+	}
+	identity, err := certs.VerifyEUICCChain(euicc, eum, s.roots, certs.VerifyOptions{Now: s.now()})
+	if err != nil {
+		return st.Wrap(st.SubjectEUICCCertificate, st.ReasonVerificationFailed, "the notification's eUICC certificate chain does not verify", err)
+	}
+	meta := &n.TbsOtherNotification
+	if !certs.VerifyRaw(euicc.PublicKey, meta.Raw, n.EuiccNotificationSignature) {
+		return st.New(st.SubjectEUICC, st.ReasonVerificationFailed, "euiccNotificationSignature does not verify")
+	}
+	op := "unknown"
+	switch {
+	case meta.ProfileManagementOperation.At(notificationEnable) == 1:
+		op = "enabled"
+	case meta.ProfileManagementOperation.At(notificationDisable) == 1:
+		op = "disabled"
+	case meta.ProfileManagementOperation.At(notificationDelete) == 1:
+		op = "deleted"
+	case meta.ProfileManagementOperation.At(notificationInstall) == 1:
+		op = "installed"
+	}
+	iccid := iccidDigits(meta.Iccid)
+	web.AddLog(ctx, slog.String("eid", identity.EID), slog.String("iccid", iccid), slog.String("operation", op), slog.Int64("seqNumber", meta.SeqNumber))
+	operatorID := ""
+	if p, err := s.db.GetProfile(ctx, iccid); err == nil {
+		if p.EID != identity.EID {
+			return st.New(st.SubjectEID, st.ReasonRefused, "the profile was not downloaded to this EID")
+		}
+		operatorID = p.OperatorID
+	}
+	_, err = s.db.RecordEvent(ctx, store.Event{
+		At: s.now(), OperatorID: operatorID, ICCID: iccid, EID: identity.EID, Kind: op,
+		Detail: fmt.Sprintf("seqNumber %d", meta.SeqNumber),
+	})
+	if err != nil {
+		return fmt.Errorf("recording notification: %w", err)
+	}
+	return nil
+}
+
+// event records one step of a download for the operator's usage records; a failure is logged,
+// since the state change it describes has already been committed.
+func (s *Service) event(ctx context.Context, sess *session.Session, kind, detail string) {
+	_, err := s.db.RecordEvent(ctx, store.Event{
+		At: s.now(), OperatorID: sess.OperatorID, ICCID: sess.ICCID, EID: sess.EID, Kind: kind, Detail: detail,
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "recording event", "kind", kind, "iccid", sess.ICCID, "error", err)
+	}
+}
+
+// iccidDigits decodes an ICCID as coded in EF.ICCID and SGP.22 Iccid (BCD, swapped nibbles,
+// F filler; ETSI TS 102 221 §13.2) to its digits.
+func iccidDigits(b []byte) string {
+	out := make([]byte, 0, 2*len(b))
+	for _, x := range b {
+		for _, d := range []byte{x & 0x0F, x >> 4} {
+			if d > 9 {
+				return string(out)
+			}
+			out = append(out, '0'+d)
+		}
+	}
+	return string(out)
+}
