@@ -32,7 +32,7 @@ const (
 	SubjectTransactionID    = "8.10.1"
 	SubjectCIPublicKey      = "8.11.1"
 	// SubjectFunctionRequester identifies the caller of an ES2+ function (§6.5.1.3 header).
-	SubjectFunctionRequester = "8.3"
+	SubjectFunctionRequester = "1.1"
 	// SubjectRequest identifies the request message as a whole (transport-level checks).
 	SubjectRequest = "1.2"
 	// SubjectContentType and SubjectAdminProtocol are the HTTP headers of §6.3 / §6.5.
@@ -44,6 +44,8 @@ const (
 
 // Reason codes (SGP.22 §5.1.x tables).
 const (
+	// ReasonUnknownRequester: access error, the caller is unknown (identification or authentication).
+	ReasonUnknownRequester        = "1.1"
 	ReasonNotAllowed              = "1.2"
 	ReasonInvalid                 = "2.1"
 	ReasonMandatoryElementMissing = "2.2"

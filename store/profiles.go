@@ -276,7 +276,14 @@ func (tx *Tx) TransitionProfile(ctx context.Context, iccid string, from []State,
 		return Profile{}, fmt.Errorf("store: transition profile %s: invalid transition %v → %q", iccid, from, to)
 	}
 	var r profileRow
-	if err := tx.q(ctx).Where("iccid = ?", iccid).Take(&r).Error; err != nil {
+	q := tx.q(ctx)
+	if tx.db.backend == BackendPostgres {
+		// Lock the row so a concurrent transition waits and then judges the state this one
+		// leaves, instead of failing its version check with ErrConflict. On SQLite the
+		// transaction already holds the only write lock.
+		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+	}
+	if err := q.Where("iccid = ?", iccid).Take(&r).Error; err != nil {
 		return Profile{}, fmt.Errorf("store: transition profile %s: %w", iccid, translate(err))
 	}
 	return tx.update(ctx, r.domain(), from, to, mutate)
