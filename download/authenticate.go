@@ -9,6 +9,7 @@ import (
 	"log/slog"
 
 	"github.com/smdpp/smdpp/certs"
+	"github.com/smdpp/smdpp/progress"
 	"github.com/smdpp/smdpp/rsp"
 	"github.com/smdpp/smdpp/session"
 	st "github.com/smdpp/smdpp/status"
@@ -163,6 +164,10 @@ func (s *Service) AuthenticateClient(ctx context.Context, transactionID, authent
 	}
 	web.AddLog(ctx, slog.String("iccid", profile.ICCID))
 	if err := s.checkEligibility(profile, &signed.EuiccInfo2); err != nil {
+		if _, rerr := s.record(ctx, step{iccid: profile.ICCID, eid: identity.EID, kind: "ineligible", detail: err.Error(),
+			point: progress.PointEligibility, failure: err}); rerr != nil {
+			s.log.WarnContext(ctx, "recording an ineligible eUICC", "iccid", profile.ICCID, "error", rerr)
+		}
 		return nil, err
 	}
 	metadata, err := s.profileMetadata(profile)
@@ -193,6 +198,9 @@ func (s *Service) AuthenticateClient(ctx context.Context, transactionID, authent
 	})
 	if err != nil {
 		return nil, s.sessionError(err)
+	}
+	if _, err := s.record(ctx, step{iccid: profile.ICCID, eid: identity.EID, kind: "authenticated", point: progress.PointEligibility}); err != nil {
+		return nil, err
 	}
 	return &AuthenticateClientResult{
 		TransactionID:   sess.TransactionID,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/smdpp/smdpp/bsp"
 	"github.com/smdpp/smdpp/certs"
+	"github.com/smdpp/smdpp/progress"
 	"github.com/smdpp/smdpp/rsp"
 	"github.com/smdpp/smdpp/session"
 	st "github.com/smdpp/smdpp/status"
@@ -38,8 +39,11 @@ func (s *Service) GetBoundProfilePackage(ctx context.Context, transactionID, pre
 	}
 	if e := resp.DownloadResponseError; e != nil {
 		s.endSession(ctx, sess)
-		s.failAttempt(ctx, sess, false)
-		return nil, st.New(st.SubjectEUICC, st.ReasonRefused, fmt.Sprintf("the eUICC refused PrepareDownload (downloadErrorCode %d)", e.DownloadErrorCode))
+		refused := st.New(st.SubjectEUICC, st.ReasonRefused, fmt.Sprintf("the eUICC refused PrepareDownload (downloadErrorCode %d)", e.DownloadErrorCode))
+		if err := s.failAttempt(ctx, sess, "refused", refused.Message); err != nil {
+			s.log.WarnContext(ctx, "recording a refused PrepareDownload", "iccid", sess.ICCID, "error", err)
+		}
+		return nil, refused
 	}
 	ok := resp.DownloadResponseOk
 	signed := &ok.EUICCSigned2
@@ -92,24 +96,27 @@ func (s *Service) checkConfirmationCode(ctx context.Context, sess *session.Sessi
 	if subtle.ConstantTimeCompare(hashCc, want[:]) == 1 {
 		return nil
 	}
-	final := false
-	_, err := s.db.TransitionProfile(ctx, p.ICCID, []store.State{store.StateReleased}, store.StateReleased, func(x *store.Profile) error {
-		x.CCAttempts++
-		final = x.CCAttempts >= s.maxCCAttempts
-		return nil
+	// One transaction counts the wrong code and, at the limit, ends the order (Released → Error).
+	refused := st.New(st.SubjectConfirmationCode, st.ReasonRefused, "wrong confirmation code")
+	locked := st.New(st.SubjectConfirmationCode, st.ReasonMaxRetriesExceeded, "too many wrong confirmation codes; the order has ended")
+	final := p.CCAttempts+1 >= s.maxCCAttempts
+	to, failure, kind := store.StateReleased, error(refused), "confirmation-code-refused"
+	if final {
+		to, failure, kind = store.StateError, locked, "confirmation-code-locked"
+	}
+	_, err := s.record(ctx, step{
+		iccid: p.ICCID, eid: sess.EID, from: []store.State{store.StateReleased}, to: to,
+		mutate: func(x *store.Profile) error { x.CCAttempts++; return nil },
+		kind:   kind, point: progress.PointConfirmationFailed, failure: failure,
 	})
 	if err != nil {
 		return fmt.Errorf("counting a wrong confirmation code: %w", err)
 	}
 	if final {
 		s.endSession(ctx, sess)
-		if _, err := s.db.TransitionProfile(ctx, p.ICCID, []store.State{store.StateReleased}, store.StateError, nil); err != nil {
-			return fmt.Errorf("ending the order after too many wrong confirmation codes: %w", err)
-		}
-		s.event(ctx, sess, "confirmation-code-locked", "too many wrong confirmation codes")
-		return st.New(st.SubjectConfirmationCode, st.ReasonMaxRetriesExceeded, "too many wrong confirmation codes; the order has ended")
+		return locked
 	}
-	return st.New(st.SubjectConfirmationCode, st.ReasonRefused, "wrong confirmation code")
+	return refused
 }
 
 // oneTimeKey returns otSK.DP.ECKA: the session's when the eUICC repeats its one-time key (a
@@ -197,10 +204,14 @@ func (s *Service) bind(sess *session.Session, p store.Profile, otsk *ecdsa.Priva
 // markDownloaded records the first BPP of a session: the profile moves Released → Downloaded
 // with one more download attempt counted, and the session keeps the one-time key for retries.
 func (s *Service) markDownloaded(ctx context.Context, sess *session.Session, otsk *ecdsa.PrivateKey, euiccOtpk []byte) error {
-	_, err := s.db.TransitionProfile(ctx, sess.ICCID, []store.State{store.StateReleased}, store.StateDownloaded, func(p *store.Profile) error {
-		p.DownloadAttempts++
-		p.EID = sess.EID
-		return nil
+	_, err := s.record(ctx, step{
+		iccid: sess.ICCID, eid: sess.EID, from: []store.State{store.StateReleased}, to: store.StateDownloaded,
+		mutate: func(p *store.Profile) error {
+			p.DownloadAttempts++
+			p.EID = sess.EID
+			return nil
+		},
+		kind: "downloaded", point: progress.PointBPPDownload,
 	})
 	if errors.Is(err, store.ErrWrongState) || errors.Is(err, store.ErrConflict) {
 		return st.Wrap(st.SubjectProfile, st.ReasonNotAllowed, "the order changed during the download", err)
@@ -218,7 +229,6 @@ func (s *Service) markDownloaded(ctx context.Context, sess *session.Session, ots
 	if err != nil {
 		return s.sessionError(err)
 	}
-	s.event(ctx, sess, "downloaded", "")
 	s.log.InfoContext(ctx, "bound profile package sent", slog.String("iccid", sess.ICCID), slog.String("eid", sess.EID))
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/smdpp/smdpp/certs"
+	"github.com/smdpp/smdpp/progress"
 	"github.com/smdpp/smdpp/rsp"
 	"github.com/smdpp/smdpp/session"
 	st "github.com/smdpp/smdpp/status"
@@ -69,30 +70,29 @@ func (s *Service) cancel(ctx context.Context, sess *session.Session, detail stri
 	if sess.ICCID == "" {
 		return nil
 	}
-	if err := s.failAttempt(ctx, sess, true); err != nil {
-		return err
-	}
-	s.event(ctx, sess, "cancelled", detail)
-	return nil
+	return s.failAttempt(ctx, sess, "cancelled", detail)
 }
 
-// failAttempt puts an order whose BPP was sent back to Released while it has download attempts
-// left, else to Error. report says whether a failure here is the caller's to see.
-func (s *Service) failAttempt(ctx context.Context, sess *session.Session, report bool) error {
+// failAttempt ends a download attempt that did not install: an order whose BPP was sent goes back
+// to Released while it has download attempts left, else to Error; either way the attempt is
+// recorded and reported to the operator as a failed BPP download.
+func (s *Service) failAttempt(ctx context.Context, sess *session.Session, kind, detail string) error {
 	p, err := s.db.GetProfile(ctx, sess.ICCID)
-	if err != nil || p.State != store.StateDownloaded {
-		return nil
+	if err != nil {
+		return fmt.Errorf("loading the order after a failed attempt: %w", err)
 	}
-	to := store.StateReleased
-	if p.DownloadAttempts >= s.downloadLimit(ctx, p) {
-		to = store.StateError
+	rec := step{
+		iccid: p.ICCID, eid: sess.EID, kind: kind, detail: detail,
+		point: progress.PointBPPDownload, failure: st.New(st.SubjectProfile, st.ReasonExecutionError, "download "+kind+": "+detail),
 	}
-	_, err = s.db.TransitionProfile(ctx, p.ICCID, []store.State{store.StateDownloaded}, to, nil)
-	if err != nil && !errors.Is(err, store.ErrWrongState) {
-		if report {
-			return fmt.Errorf("returning the order after a failed attempt: %w", err)
+	if p.State == store.StateDownloaded {
+		rec.from, rec.to = []store.State{store.StateDownloaded}, store.StateReleased
+		if p.DownloadAttempts >= s.downloadLimit(ctx, p) {
+			rec.to = store.StateError
 		}
-		s.log.WarnContext(ctx, "returning the order after a failed attempt", "iccid", p.ICCID, "error", err)
+	}
+	if _, err := s.record(ctx, rec); err != nil && !errors.Is(err, store.ErrWrongState) {
+		return err
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/smdpp/smdpp/certs"
+	"github.com/smdpp/smdpp/progress"
 	"github.com/smdpp/smdpp/rsp"
 	"github.com/smdpp/smdpp/session"
 	st "github.com/smdpp/smdpp/status"
@@ -34,12 +35,12 @@ func (s *Service) HandleNotification(ctx context.Context, pendingNotification []
 		return st.Wrap(st.SubjectEUICC, st.ReasonInvalid, "pendingNotification is not a valid PendingNotification", err)
 	}
 	if pir := n.ProfileInstallationResult; pir != nil {
-		return s.handleInstallationResult(ctx, pir)
+		return s.handleInstallationResult(ctx, pir, pendingNotification)
 	}
 	return s.handleOtherNotification(ctx, n.OtherSignedNotification)
 }
 
-func (s *Service) handleInstallationResult(ctx context.Context, pir *rsp.ProfileInstallationResult) error {
+func (s *Service) handleInstallationResult(ctx context.Context, pir *rsp.ProfileInstallationResult, raw []byte) error {
 	data := &pir.ProfileInstallationResultData
 	web.AddLog(ctx, slog.String("transactionId", fmt.Sprintf("%X", data.TransactionID)), slog.Int64("seqNumber", data.NotificationMetadata.SeqNumber))
 	sess, err := s.sessions.Get(ctx, data.TransactionID)
@@ -63,22 +64,27 @@ func (s *Service) handleInstallationResult(ctx context.Context, pir *rsp.Profile
 	}
 	to, detail := store.StateInstalled, "installed"
 	var reason, command *int
+	var failure error
 	if e := data.ErrorResult; e != nil {
 		r, c := int(e.ErrorReason), int(e.BppCommandId)
 		reason, command = &r, &c
 		to, detail = store.StateError, fmt.Sprintf("bppCommandId %d, errorReason %d", c, r)
+		failure = st.New(st.SubjectProfile, st.ReasonExecutionError, "the eUICC could not install the profile: "+detail)
 	}
-	_, err = s.db.TransitionProfile(ctx, sess.ICCID, []store.State{store.StateDownloaded}, to, func(p *store.Profile) error {
-		p.LastErrorReason, p.LastBppCommandID = reason, command
-		return nil
+	_, err = s.record(ctx, step{
+		iccid: sess.ICCID, eid: sess.EID, from: []store.State{store.StateDownloaded}, to: to,
+		mutate: func(p *store.Profile) error {
+			p.LastErrorReason, p.LastBppCommandID = reason, command
+			return nil
+		},
+		kind: string(to), detail: detail,
+		point: progress.PointBPPInstallation, failure: failure, resultData: raw,
 	})
 	switch {
 	case errors.Is(err, store.ErrWrongState):
 		web.AddLog(ctx, slog.String("notification", "profile already past Downloaded; acknowledged"))
 	case err != nil:
-		return fmt.Errorf("recording the installation result: %w", err)
-	default:
-		s.event(ctx, sess, string(to), detail)
+		return err
 	}
 	s.endSession(ctx, sess)
 	web.AddLog(ctx, slog.String("iccid", sess.ICCID), slog.String("result", detail))
@@ -115,32 +121,24 @@ func (s *Service) handleOtherNotification(ctx context.Context, n *rsp.OtherSigne
 	}
 	iccid := iccidDigits(meta.Iccid)
 	web.AddLog(ctx, slog.String("eid", identity.EID), slog.String("iccid", iccid), slog.String("operation", op), slog.Int64("seqNumber", meta.SeqNumber))
-	operatorID := ""
-	if p, err := s.db.GetProfile(ctx, iccid); err == nil {
-		if p.EID != identity.EID {
-			return st.New(st.SubjectEID, st.ReasonRefused, "the profile was not downloaded to this EID")
-		}
-		operatorID = p.OperatorID
+	point := map[string]int{"enabled": progress.PointProfileEnabled, "disabled": progress.PointProfileDisabled, "deleted": progress.PointProfileDeleted}[op]
+	detail := fmt.Sprintf("seqNumber %d", meta.SeqNumber)
+	p, err := s.db.GetProfile(ctx, iccid)
+	if errors.Is(err, store.ErrNotFound) {
+		// A profile another SM-DP+ provided: nothing of ours to change or report.
+		web.AddLog(ctx, slog.String("notification", "profile unknown here; acknowledged"))
+		return nil
 	}
-	_, err = s.db.RecordEvent(ctx, store.Event{
-		At: s.now(), OperatorID: operatorID, ICCID: iccid, EID: identity.EID, Kind: op,
-		Detail: fmt.Sprintf("seqNumber %d", meta.SeqNumber),
-	})
 	if err != nil {
-		return fmt.Errorf("recording notification: %w", err)
+		return fmt.Errorf("loading the notified profile: %w", err)
+	}
+	if p.EID != identity.EID {
+		return st.New(st.SubjectEID, st.ReasonRefused, "the profile was not downloaded to this EID")
+	}
+	if _, err := s.record(ctx, step{iccid: iccid, eid: identity.EID, kind: op, detail: detail, point: point}); err != nil {
+		return err
 	}
 	return nil
-}
-
-// event records one step of a download for the operator's usage records; a failure is logged,
-// since the state change it describes has already been committed.
-func (s *Service) event(ctx context.Context, sess *session.Session, kind, detail string) {
-	_, err := s.db.RecordEvent(ctx, store.Event{
-		At: s.now(), OperatorID: sess.OperatorID, ICCID: sess.ICCID, EID: sess.EID, Kind: kind, Detail: detail,
-	})
-	if err != nil {
-		s.log.WarnContext(ctx, "recording event", "kind", kind, "iccid", sess.ICCID, "error", err)
-	}
 }
 
 // iccidDigits decodes an ICCID as coded in EF.ICCID and SGP.22 Iccid (BCD, swapped nibbles,

@@ -30,6 +30,8 @@ type Service struct {
 	// maxCCAttempts is how many wrong confirmation codes end an order (SGP.22 §5.6.2: the SM-DP+
 	// limits the attempts).
 	maxCCAttempts int
+	progress      Progress
+	wake          func()
 	// maxDownloads caps BPPs per order when its operator sets no re-download policy: the initial
 	// download plus four re-downloads.
 	maxDownloads int

@@ -1,0 +1,80 @@
+package download
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/smdpp/smdpp/progress"
+	"github.com/smdpp/smdpp/store"
+)
+
+// Progress is where the service reports each step of a download to the profile's operator
+// (ES2+.HandleDownloadProgressInfo, SGP.22 §5.3.5), inside the transaction of the step.
+type Progress interface {
+	Enqueue(ctx context.Context, tx *store.Tx, ev progress.Event) error
+}
+
+// WithProgress makes the service report download steps to operators; wake, when not nil, is
+// called after each committed step so a deliverer sends it at once.
+func WithProgress(p Progress, wake func()) Option {
+	return func(s *Service) { s.progress, s.wake = p, wake }
+}
+
+// step is one committed step of a download: an optional profile state change, the usage event
+// that records it, and the operator's progress notification.
+type step struct {
+	iccid, eid string
+	// from and to, when from is not nil, move the profile by compare-and-set; mutate may change
+	// other fields on the way.
+	from   []store.State
+	to     store.State
+	mutate func(*store.Profile) error
+	// kind and detail are the usage event (store.Event); kind "" records none.
+	kind, detail string
+	// point is the notificationPointId (0: none); failure its failed status, nil for success;
+	// resultData goes with it (the ProfileInstallationResult at point 4).
+	point      int
+	failure    error
+	resultData []byte
+}
+
+// record commits a step in one transaction, so the state, its event and the operator's
+// notification are written together or not at all.
+func (s *Service) record(ctx context.Context, st step) (store.Profile, error) {
+	var p store.Profile
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if st.from != nil {
+			p, err = tx.TransitionProfile(ctx, st.iccid, st.from, st.to, st.mutate)
+		} else {
+			p, err = tx.GetProfile(ctx, st.iccid)
+		}
+		if err != nil {
+			return err
+		}
+		eid := st.eid
+		if eid == "" {
+			eid = p.EID
+		}
+		if st.kind != "" {
+			ev := store.Event{At: s.now(), OperatorID: p.OperatorID, ICCID: p.ICCID, EID: eid, Kind: st.kind, Detail: st.detail}
+			if _, err := tx.RecordEvent(ctx, ev); err != nil {
+				return err
+			}
+		}
+		if s.progress != nil && st.point != 0 {
+			return s.progress.Enqueue(ctx, tx, progress.Event{
+				OperatorID: p.OperatorID, EID: eid, ICCID: p.ICCID, ProfileType: p.ProfileType,
+				Timestamp: s.now(), PointID: st.point, Failure: st.failure, ResultData: st.resultData,
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Profile{}, fmt.Errorf("recording %s of %s: %w", st.kind, st.iccid, err)
+	}
+	if s.wake != nil && st.point != 0 {
+		s.wake()
+	}
+	return p, nil
+}
