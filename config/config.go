@@ -34,6 +34,11 @@ type Config struct {
 	Redis string `json:"redis"`
 	// PKIDir holds the SM-DP+ certificates and keys; empty means DataDir/pki, generated on first start.
 	PKIDir string `json:"pkiDir"`
+	// Operators is a JSON file of the operators allowed on ES2+ with their credentials (JWKS
+	// and/or client certificate fingerprints) and callback URLs; empty disables ES2+.
+	Operators string `json:"operators"`
+	// ES2PlusAudience is the audience operators' JWTs must name; empty means the SM-DP+ address.
+	ES2PlusAudience string `json:"es2plusAudience"`
 	// SessionTTL is how long an RSP session may last from InitiateAuthentication to its end.
 	SessionTTL Duration `json:"sessionTTL"`
 	// MaxBodyBytes caps every request body.
@@ -96,6 +101,8 @@ var fields = []field{
 	{"database", "SQLite file or PostgreSQL DSN (default: DATA-DIR/smdpp.db)", func(c *Config) flag.Value { return (*stringValue)(&c.Database) }},
 	{"redis", "redis:// URL for RSP sessions shared by replicas (default: in memory)", func(c *Config) flag.Value { return (*stringValue)(&c.Redis) }},
 	{"pki-dir", "SM-DP+ certificates and keys (default: DATA-DIR/pki, generated on first start)", func(c *Config) flag.Value { return (*stringValue)(&c.PKIDir) }},
+	{"operators", "JSON file of ES2+ operators: credentials and callback URLs (default: ES2+ off)", func(c *Config) flag.Value { return (*stringValue)(&c.Operators) }},
+	{"es2plus-audience", "audience ES2+ JWTs must carry (default: the SM-DP+ address)", func(c *Config) flag.Value { return (*stringValue)(&c.ES2PlusAudience) }},
 	{"session-ttl", "deadline of an RSP session", func(c *Config) flag.Value { return (*durationValue)(&c.SessionTTL) }},
 	{"max-body-bytes", "largest accepted request body", func(c *Config) flag.Value { return (*int64Value)(&c.MaxBodyBytes) }},
 	{"read-timeout", "HTTP read timeout", func(c *Config) flag.Value { return (*durationValue)(&c.ReadTimeout) }},
@@ -179,6 +186,9 @@ func (c *Config) applyDerived() {
 	}
 	if c.Address == "" {
 		c.Address = c.Listen
+	}
+	if c.ES2PlusAudience == "" {
+		c.ES2PlusAudience = c.Address
 	}
 }
 

@@ -18,7 +18,10 @@ import (
 	"github.com/smdpp/smdpp/config"
 	"github.com/smdpp/smdpp/devpki"
 	"github.com/smdpp/smdpp/download"
+	"github.com/smdpp/smdpp/es2plus"
 	"github.com/smdpp/smdpp/es9plus"
+	"github.com/smdpp/smdpp/orders"
+	"github.com/smdpp/smdpp/progress"
 	"github.com/smdpp/smdpp/session"
 	"github.com/smdpp/smdpp/store"
 	"github.com/smdpp/smdpp/web"
@@ -49,6 +52,7 @@ func serve(ctx context.Context, args []string) error {
 		"sessions", app.sessionsKind,
 		"ciCertificates", app.ciFiles,
 		"health", "/healthz /readyz")
+	go app.deliverer.Run(ctx)
 	return web.Serve(ctx, ln, app.handler, app.tls, web.ServerOptions{
 		ReadTimeout:     time.Duration(cfg.ReadTimeout),
 		WriteTimeout:    time.Duration(cfg.WriteTimeout),
@@ -65,7 +69,27 @@ type app struct {
 	ciFiles      []string
 	handler      *chi.Mux
 	tls          *tls.Config
+	deliverer    *progress.Deliverer
 	closers      []func() error
+}
+
+// mountES2Plus loads the operator registry, records its operators in the database and mounts
+// the ES2+ functions, authenticated by JWT or client certificate.
+func mountES2Plus(ctx context.Context, r chi.Router, cfg config.Config, db *store.DB, log *slog.Logger) error {
+	reg, err := es2plus.LoadRegistry(cfg.Operators)
+	if err != nil {
+		return err
+	}
+	if err := reg.Sync(ctx, db); err != nil {
+		return fmt.Errorf("recording operators: %w", err)
+	}
+	jwtAuth, err := es2plus.NewJWTAuthenticator(reg, cfg.ES2PlusAudience)
+	if err != nil {
+		return err
+	}
+	auth := es2plus.Any(jwtAuth, es2plus.NewClientCertAuthenticator(reg))
+	es2plus.Routes(r, orders.New(db, cfg.Address), auth, db, cfg.MaxBodyBytes, log)
+	return nil
 }
 
 func (a *app) close() {
@@ -128,8 +152,12 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, err
 		checks["redis"] = func(ctx context.Context) error { return client.Ping(ctx).Err() }
 	}
 
+	// Operators hear of each download step through the outbox; the deliverer sends it.
+	a.deliverer = progress.NewDeliverer(a.db, progress.WithLogger(log))
+	notifier := progress.NewNotifier(cfg.Address)
 	svc, err := download.New(cfg.Address, creds, a.db, a.sessions,
-		download.WithSessionTTL(time.Duration(cfg.SessionTTL)), download.WithLogger(log))
+		download.WithSessionTTL(time.Duration(cfg.SessionTTL)), download.WithLogger(log),
+		download.WithProgress(notifier, a.deliverer.Wake))
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +166,13 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, err
 	r.Method("GET", "/healthz", web.Healthz())
 	r.Method("GET", "/readyz", web.Readyz(checks))
 	es9plus.Routes(r, svc, cfg.MaxBodyBytes, log)
+	if cfg.Operators != "" {
+		if err := mountES2Plus(ctx, r, cfg, a.db, log); err != nil {
+			return nil, err
+		}
+		// Operators may authenticate with a client certificate; LPAs send none, which is fine.
+		a.tls.ClientAuth = tls.RequestClientCert
+	}
 	a.handler = r
 	return a, nil
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/smdpp/smdpp/euicc"
 	"github.com/smdpp/smdpp/internal/testenv"
 	"github.com/smdpp/smdpp/lpa"
+	"github.com/smdpp/smdpp/orders"
 	"github.com/smdpp/smdpp/store"
 )
 
@@ -49,6 +51,7 @@ type server struct {
 	dataDir string
 	db      string
 	stderr  *bytes.Buffer
+	stop    func(t *testing.T)
 }
 
 func freePort(t *testing.T) string {
@@ -61,11 +64,18 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startServer runs `smdpp serve` on embedded defaults plus extra flags and waits until /readyz
-// answers 200 over HTTPS with the DPtls certificate, verified against the generated CI.
+// startServer runs `smdpp serve` on embedded defaults plus extra flags; see startServerAt.
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
-	s := &server{addr: freePort(t), dataDir: t.TempDir(), stderr: new(bytes.Buffer)}
+	return startServerAt(t, freePort(t), t.TempDir(), extra...)
+}
+
+// startServerAt runs `smdpp serve` on addr with dataDir and waits until /readyz answers 200 over
+// HTTPS with the DPtls certificate, verified against the generated CI. The server is stopped
+// with SIGINT at the end of the test, or earlier by stop.
+func startServerAt(t *testing.T, addr, dataDir string, extra ...string) *server {
+	t.Helper()
+	s := &server{addr: addr, dataDir: dataDir, stderr: new(bytes.Buffer)}
 	s.db = filepath.Join(s.dataDir, "smdpp.db")
 	args := append([]string{"serve", "--listen", s.addr, "--data-dir", s.dataDir, "--log-level", "warn"}, extra...)
 	for i, a := range extra {
@@ -78,20 +88,24 @@ func startServer(t *testing.T, extra ...string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("smdpp serve exited with %v; stderr:\n%s", err, s.stderr)
+	var once sync.Once
+	s.stop = func(t *testing.T) {
+		once.Do(func() {
+			cmd.Process.Signal(os.Interrupt)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("smdpp serve exited with %v; stderr:\n%s", err, s.stderr)
+				}
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+				t.Errorf("smdpp serve did not stop on SIGINT")
 			}
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			t.Errorf("smdpp serve did not stop on SIGINT")
-		}
-	})
+		})
+	}
+	t.Cleanup(func() { s.stop(t) })
 	client := s.httpClient(t, "nist")
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -107,6 +121,25 @@ func startServer(t *testing.T, extra ...string) *server {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// importProfile adds a TS.48 package to an operator's inventory in the server's database.
+func (s *server) importProfile(t *testing.T, operatorID, upp string) string {
+	t.Helper()
+	pkg, err := os.ReadFile(filepath.Join("..", "..", "testdata", "upp", upp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, err := orders.New(db, s.addr).ImportProfile(context.Background(), operatorID, "", pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.ICCID
 }
 
 // pkiDir is the generated credential set of one curve.
