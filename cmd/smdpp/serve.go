@@ -100,8 +100,9 @@ func (a *app) close() {
 
 // open builds the server from its configuration: the PKI (generated on first start when the
 // PKI directory is empty), the database, the session store and the HTTP routes.
-func open(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, err error) {
-	a = &app{}
+func open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err error) {
+	// a is not the named result: a failed open returns nil, and the deferred close still needs a.
+	a := &app{}
 	defer func() {
 		if err != nil {
 			a.close()
@@ -121,9 +122,9 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, err
 		creds = append(creds, c)
 		a.ciFiles = append(a.ciFiles, filepath.Join(dir, devpki.CICertFile))
 	}
-	tlsCert, err := tls.LoadX509KeyPair(filepath.Join(sets[0], devpki.DPtlsCertFile), filepath.Join(sets[0], devpki.DPtlsKeyFile))
+	tlsCert, err := loadDPtls(sets[0], now)
 	if err != nil {
-		return nil, fmt.Errorf("loading the DPtls certificate: %w", err)
+		return nil, err
 	}
 	a.tls = web.TLSConfig(tlsCert)
 
@@ -197,6 +198,23 @@ func ensurePKI(dir string, log *slog.Logger) ([]string, error) {
 		return nil, errors.New("generated PKI not found in " + dir)
 	}
 	return sets, nil
+}
+
+// loadDPtls loads the TLS certificate and key of a credential set and refuses one that is not
+// valid now: Go's TLS stack would serve an expired certificate, which LPAs then refuse with
+// nothing in our logs.
+func loadDPtls(dir string, now time.Time) (tls.Certificate, error) {
+	certFile := filepath.Join(dir, devpki.DPtlsCertFile)
+	c, err := tls.LoadX509KeyPair(certFile, filepath.Join(dir, devpki.DPtlsKeyFile))
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("loading the DPtls certificate: %w", err)
+	}
+	leaf := c.Leaf
+	if now.Before(leaf.NotBefore) || now.After(leaf.NotAfter) {
+		return tls.Certificate{}, fmt.Errorf("%s is valid from %s to %s, not now", certFile,
+			leaf.NotBefore.Format(time.DateOnly), leaf.NotAfter.Format(time.DateOnly))
+	}
+	return c, nil
 }
 
 func isPKI(dir string) bool {
