@@ -88,7 +88,7 @@ func sgp26Credentials(t testing.TB, curve string) *Credentials {
 // env is a download service over SQLite and memory sessions with a fake clock, one operator,
 // and the SGP.26 test eUICC as the card.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	clock    *clock
 	db       *store.DB
@@ -101,7 +101,7 @@ type env struct {
 	ac *AuthenticateClientResult
 }
 
-func newEnv(t *testing.T, curve string, opts ...Option) *env {
+func newEnv(t testing.TB, curve string, opts ...Option) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), clock: &clock{now: testNow}}
 	db, err := store.Open(e.ctx, filepath.Join(t.TempDir(), "smdpp.db"))
