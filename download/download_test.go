@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smdpp/smdpp/certs"
+	"github.com/smdpp/smdpp/devpki"
 	"github.com/smdpp/smdpp/orders"
 	"github.com/smdpp/smdpp/rsp"
 	st "github.com/smdpp/smdpp/status"
@@ -156,6 +157,17 @@ func TestAuthenticateClientRefusals(t *testing.T) {
 		}, subject: st.SubjectEUMCertificate, reason: st.ReasonVerificationFailed},
 		// The card refuses to run with these certificates, so the response is re-signed with the
 		// eUICC key the invalid certificates share.
+		{name: "EUM of another CI", tamper: func(e *env, txID, asr []byte) ([]byte, []byte) {
+			other, err := devpki.Generate(devpki.Options{})
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			var r rsp.AuthenticateServerResponse
+			r.Unmarshal(asr)
+			r.AuthenticateResponseOk.EumCertificate = other.EUM.Certificate
+			der, _ := r.Marshal()
+			return txID, der
+		}, subject: st.SubjectCIPublicKey, reason: st.ReasonUnknown},
 		{name: "EID outside the EUM range", tamper: withEUICCCertificate("InvalidTestCases/CERT_EUICC_ECDSA_NIST_INVALID_EID.der"),
 			subject: st.SubjectEUICCCertificate, reason: st.ReasonVerificationFailed},
 		{name: "expired eUICC certificate", setup: func(e *env) {
@@ -217,6 +229,24 @@ func withEUICCCertificate(name string) func(e *env, txID, asr []byte) ([]byte, [
 		ok.EuiccSignature1, _ = certs.SignRaw(e.cardCfg.Key, signed)
 		der, _ := r.Marshal()
 		return txID, der
+	}
+}
+
+// TestDownloadWithoutMatchingID: with no matchingId (the default SM-DP+ address or an SM-DS
+// event) the released order bound to the eUICC's EID is found (SGP.22 §3.1.3).
+func TestDownloadWithoutMatchingID(t *testing.T) {
+	e := newEnv(t, "NIST")
+	iccid, _ := e.order(upp, orders.ConfirmOrderRequest{EID: e.cardCfg.EID})
+	ia, ac := e.upToAuthenticated("")
+	bpp, err := e.svc.GetBoundProfilePackage(e.ctx, ia.TransactionID, e.prepareDownload(ac, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.HandleNotification(e.ctx, e.load(bpp)); err != nil {
+		t.Fatal(err)
+	}
+	if p := e.state(iccid); p.State != store.StateInstalled {
+		t.Fatalf("profile %s, want Installed", p.State)
 	}
 }
 
