@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/smdpp/smdpp/internal/testenv"
 	"net/http"
 	"strings"
 	"sync"
@@ -19,7 +20,7 @@ import (
 )
 
 func TestOrderFlow(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		e := newEnv(t, b)
 
 		// DownloadOrder by ICCID, then ConfirmOrder with releaseFlag: Released at once.
@@ -80,7 +81,7 @@ func TestOrderFlow(t *testing.T) {
 }
 
 func TestFunctionFailures(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		e := newEnv(t, b)
 		// Orders in a known state for the cases below.
 		e.as(t, e.a, "downloadOrder", DownloadOrderRequest{Header: e.hdr(opA), ICCID: iccidA(2)}).wantSuccess(t, nil)
@@ -138,7 +139,7 @@ func TestFunctionFailures(t *testing.T) {
 }
 
 func TestTransport(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		e := newEnv(t, b)
 		t.Run("oversized body", func(t *testing.T) {
 			big := `{"header":{"functionRequesterIdentifier":"mno-a","functionCallIdentifier":"big"},"iccid":"` + strings.Repeat("1", 5000) + `"}`
@@ -182,7 +183,7 @@ func TestTransport(t *testing.T) {
 }
 
 func TestAuthentication(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		e := newEnv(t, b)
 		now := time.Now()
 		noneToken := func() string {
@@ -289,7 +290,7 @@ func isStatus(err error, subject, reason string) bool {
 }
 
 func TestIdempotentReplay(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		e := newEnv(t, b)
 		ctx := context.Background()
 		allocated := func() int {
@@ -343,7 +344,7 @@ func TestIdempotentReplay(t *testing.T) {
 }
 
 func TestConcurrentDuplicates(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		e := newEnv(t, b)
 		const n = 8
 		body := fmt.Sprintf(`{"header":{"functionRequesterIdentifier":"mno-a","functionCallIdentifier":%q},"profileType":"typeA"}`, e.nextFCI())
@@ -394,7 +395,7 @@ func race(t *testing.T, e *env, calls ...func() reply) []reply {
 }
 
 func TestConcurrentOrders(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		e := newEnv(t, b)
 		ta := e.token(t, e.a)
 		post := func(function string, body any) func() reply {

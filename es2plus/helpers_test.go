@@ -10,7 +10,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -19,8 +18,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,63 +36,6 @@ import (
 	"github.com/smdpp/smdpp/store"
 	"github.com/smdpp/smdpp/web"
 )
-
-// backend is one database the suite runs against; newDSN gives a fresh empty one.
-type backend struct {
-	name   string
-	newDSN func(tb testing.TB) string
-}
-
-var backends = []backend{
-	{store.BackendSQLite, func(tb testing.TB) string { return filepath.Join(tb.TempDir(), "smdpp.db") }},
-	{store.BackendPostgres, postgresDSN},
-}
-
-// eachBackend runs fn as a parallel subtest per backend.
-func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
-	t.Helper()
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, b)
-		})
-	}
-}
-
-// postgresDSN creates a schema of its own in the test database and returns a DSN whose
-// search_path is that schema; the schema is dropped when the test ends. The schema is made
-// through database/sql and pgx, since gorm stays inside package store.
-func postgresDSN(tb testing.TB) string {
-	base := testenv.PostgresDSN(tb)
-	var buf [8]byte
-	rand.Read(buf[:])
-	schema := "es2plus_test_" + hex.EncodeToString(buf[:])
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		tb.Fatalf("connect to test PostgreSQL: %v", err)
-	}
-	admin.SetMaxOpenConns(1)
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-		admin.Close()
-	})
-	if strings.HasPrefix(base, "postgres://") || strings.HasPrefix(base, "postgresql://") {
-		u, err := url.Parse(base)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return base + " search_path=" + schema
-}
 
 const (
 	address  = "smdp.example.com"
@@ -199,10 +139,10 @@ func registryJSON(t *testing.T, a, b party) []byte {
 
 // newEnv starts an ES2+ server on backend b with operators A (ten profiles of typeA) and B
 // (five), authenticating by JWT (audience = address) and by client certificate.
-func newEnv(t *testing.T, b backend) *env {
+func newEnv(t *testing.T, b testenv.Database) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, b.newDSN(t))
+	db, err := store.Open(ctx, b.NewDSN(t))
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/smdpp/smdpp/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,9 +106,9 @@ func TestParseRegistry(t *testing.T) {
 }
 
 func TestRegistrySync(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		ctx := context.Background()
-		db, err := store.Open(ctx, b.newDSN(t))
+		db, err := store.Open(ctx, b.NewDSN(t))
 		if err != nil {
 			t.Fatal(err)
 		}

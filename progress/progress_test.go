@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/smdpp/smdpp/internal/testenv"
 	"io"
 	"log/slog"
 	"net"
@@ -301,11 +302,11 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestDeliveryInOrder(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		rc := newReceiver(t)
 		srv := httptest.NewServer(rc)
 		t.Cleanup(srv.Close)
-		db := setup(t, b.newDSN(t), srv.URL)
+		db := setup(t, b.NewDSN(t), srv.URL)
 		n := NewNotifier(requester)
 		ics := []string{iccid(1), iccid(2), iccid(3)}
 		enqueue(t, db, n, downloadEvents(ics...)...)
@@ -345,8 +346,8 @@ func TestDeliveryInOrder(t *testing.T) {
 }
 
 func TestEnqueueIsTransactional(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		db := setup(t, b.newDSN(t), "https://a.example")
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
+		db := setup(t, b.NewDSN(t), "https://a.example")
 		ctx := context.Background()
 		n := NewNotifier(requester)
 		boom := errors.New("state change failed")
@@ -378,7 +379,7 @@ func TestEnqueueIsTransactional(t *testing.T) {
 }
 
 func TestReceiverDownThenUp(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		rc := newReceiver(t)
 		// First nothing listens on the callback's port, then the receiver answers 503, then 204.
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -387,7 +388,7 @@ func TestReceiverDownThenUp(t *testing.T) {
 		}
 		addr := ln.Addr().String()
 		ln.Close()
-		db := setup(t, b.newDSN(t), "http://"+addr)
+		db := setup(t, b.NewDSN(t), "http://"+addr)
 		ics := []string{iccid(1), iccid(2), iccid(3), iccid(4)}
 		enqueue(t, db, NewNotifier(requester), downloadEvents(ics...)...)
 		stop := run(t, newDeliverer(t, db))
@@ -417,11 +418,11 @@ func TestReceiverDownThenUp(t *testing.T) {
 }
 
 func TestRestart(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		rc := newReceiver(t)
 		srv := httptest.NewServer(rc)
 		t.Cleanup(srv.Close)
-		dsn := b.newDSN(t)
+		dsn := b.NewDSN(t)
 		db1 := setup(t, dsn, srv.URL)
 		ics := []string{iccid(1), iccid(2)}
 		n := NewNotifier(requester)
@@ -485,8 +486,8 @@ func (s *recordingSender) Send(_ context.Context, m store.OutboxMessage) error {
 }
 
 func TestOtherKinds(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		db := setup(t, b.newDSN(t), "https://a.example")
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
+		db := setup(t, b.NewDSN(t), "https://a.example")
 		ctx := context.Background()
 		if _, err := db.EnqueueOutbox(ctx, store.OutboxMessage{OperatorID: opA, ICCID: "smds:" + iccid(1), Kind: "es12.RegisterEvent", Payload: []byte("x")}); err != nil {
 			t.Fatal(err)
@@ -516,7 +517,7 @@ func TestOtherKinds(t *testing.T) {
 }
 
 func TestCallbackFailures(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		redirect := httptest.NewServer(http.RedirectHandler("https://elsewhere.example/", http.StatusFound))
 		t.Cleanup(redirect.Close)
 		slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -526,7 +527,7 @@ func TestCallbackFailures(t *testing.T) {
 			}
 		}))
 		t.Cleanup(slow.Close)
-		db := setup(t, b.newDSN(t), redirect.URL)
+		db := setup(t, b.NewDSN(t), redirect.URL)
 		ctx := context.Background()
 		s := &CallbackSender{DB: db, Client: &http.Client{Timeout: 200 * time.Millisecond,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}

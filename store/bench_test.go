@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"github.com/smdpp/smdpp/internal/testenv"
 	"sync/atomic"
 	"testing"
 )
@@ -11,15 +12,15 @@ import (
 // profile from the pool, then move it on with a compare-and-set; serially and from parallel
 // goroutines (which contend for the head of the pool).
 func BenchmarkAllocateTransition(b *testing.B) {
-	for _, be := range backends {
+	for _, be := range testenv.Databases {
 		for _, parallel := range []bool{false, true} {
-			name := be.name + "/serial"
+			name := be.Name + "/serial"
 			if parallel {
-				name = be.name + "/parallel"
+				name = be.Name + "/parallel"
 			}
 			b.Run(name, func(b *testing.B) {
 				ctx := context.Background()
-				db := openDB(b, be.newDSN(b))
+				db := openDB(b, be.NewDSN(b))
 				mustOperator(b, db, "op1")
 				for first := 0; first < b.N; first += 10 * createBatch {
 					mustCreateProfiles(b, db, pool("op1", "T", first, min(10*createBatch, b.N-first)))

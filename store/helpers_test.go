@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -11,34 +10,8 @@ import (
 	"github.com/smdpp/smdpp/internal/testenv"
 )
 
-// backend is one database the suite runs against. newDSN gives a DSN of a fresh, empty database
-// of that backend, removed when the test ends.
-type backend struct {
-	name   string
-	newDSN func(tb testing.TB) string
-}
-
-var backends = []backend{
-	{BackendSQLite, sqliteDSN},
-	{BackendPostgres, postgresDSN},
-}
-
-// eachBackend runs fn as a parallel subtest per backend.
-func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
-	t.Helper()
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, b)
-		})
-	}
-}
-
-func sqliteDSN(tb testing.TB) string {
-	return filepath.Join(tb.TempDir(), "smdpp.db")
-}
-
-// postgresDSN is a fresh schema of the test database, so tests run in parallel.
+// sqliteDSN and postgresDSN give fresh, empty databases of each backend.
+func sqliteDSN(tb testing.TB) string   { return testenv.Databases[0].NewDSN(tb) }
 func postgresDSN(tb testing.TB) string { return testenv.FreshPostgres(tb) }
 
 // testEpoch is where every fake clock starts.
@@ -76,10 +49,10 @@ func openDB(tb testing.TB, dsn string, opts ...Option) *DB {
 }
 
 // newDB opens a fresh database of backend b with a fake clock.
-func newDB(tb testing.TB, b backend) (*DB, *fakeClock) {
+func newDB(tb testing.TB, b testenv.Database) (*DB, *fakeClock) {
 	tb.Helper()
 	clock := newFakeClock()
-	return openDB(tb, b.newDSN(tb), WithClock(clock.Now)), clock
+	return openDB(tb, b.NewDSN(tb), WithClock(clock.Now)), clock
 }
 
 func iccid(i int) string { return fmt.Sprintf("8988%015d", i) }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/smdpp/smdpp/internal/testenv"
 	"reflect"
 	"slices"
 	"strings"
@@ -71,12 +72,12 @@ func TestOpenBadDSN(t *testing.T) {
 }
 
 func TestOpenMigrations(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		ctx := context.Background()
-		dsn := b.newDSN(t)
+		dsn := b.NewDSN(t)
 		db := openDB(t, dsn)
-		if got := db.Backend(); got != b.name {
-			t.Errorf("Backend() = %q, want %q", got, b.name)
+		if got := db.Backend(); got != b.Name {
+			t.Errorf("Backend() = %q, want %q", got, b.Name)
 		}
 		if err := db.Ping(ctx); err != nil {
 			t.Fatalf("Ping: %v", err)
@@ -182,7 +183,7 @@ func TestSQLiteSettings(t *testing.T) {
 }
 
 func TestOperators(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		ctx := context.Background()
 		db, clock := newDB(t, b)
 
@@ -246,7 +247,7 @@ func TestOperators(t *testing.T) {
 }
 
 func TestProfiles(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		ctx := context.Background()
 		db, _ := newDB(t, b)
 		mustOperator(t, db, "op1")
@@ -357,7 +358,7 @@ func TestProfiles(t *testing.T) {
 }
 
 func TestCreateProfilesDuplicate(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		ctx := context.Background()
 		db, _ := newDB(t, b)
 		mustOperator(t, db, "op1")
@@ -397,7 +398,7 @@ func TestCreateProfilesDuplicate(t *testing.T) {
 }
 
 func TestTransitionProfile(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		ctx := context.Background()
 		db, clock := newDB(t, b)
 		mustOperator(t, db, "op1")
@@ -537,7 +538,7 @@ func TestTransitionProfile(t *testing.T) {
 }
 
 func TestTransitionProfileConcurrent(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		ctx := context.Background()
 		db, _ := newDB(t, b)
 		mustOperator(t, db, "op1")
@@ -581,7 +582,7 @@ func TestTransitionProfileConcurrent(t *testing.T) {
 }
 
 func TestAllocateProfile(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		ctx := context.Background()
 		db, _ := newDB(t, b)
 		mustOperator(t, db, "op1")
@@ -620,7 +621,7 @@ func TestAllocateProfile(t *testing.T) {
 }
 
 func TestAllocateProfileConcurrent(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		ctx := context.Background()
 		db, _ := newDB(t, b)
 		mustOperator(t, db, "op1")
@@ -683,7 +684,7 @@ func TestAllocateProfileConcurrent(t *testing.T) {
 }
 
 func TestOutbox(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		ctx := context.Background()
 		db, clock := newDB(t, b)
 		const lease = time.Minute
@@ -788,7 +789,7 @@ func TestOutbox(t *testing.T) {
 }
 
 func TestOutboxConcurrentClaims(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		ctx := context.Background()
 		db, _ := newDB(t, b)
 		const iccids, perICCID, workers = 10, 3, 8
@@ -851,7 +852,7 @@ func TestOutboxConcurrentClaims(t *testing.T) {
 }
 
 func TestInTx(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		ctx := context.Background()
 		db, _ := newDB(t, b)
 		mustOperator(t, db, "op1")
@@ -981,7 +982,7 @@ func TestInTx(t *testing.T) {
 }
 
 func TestFunctionCalls(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		ctx := context.Background()
 		db, _ := newDB(t, b)
 		resp := []byte(`{"header":{"functionExecutionStatus":{"status":"Executed-Success"}},"iccid":"8988"}`)
@@ -1028,7 +1029,7 @@ func TestFunctionCalls(t *testing.T) {
 }
 
 func TestEvents(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		ctx := context.Background()
 		db, clock := newDB(t, b)
 		record := func(e Event) Event {
@@ -1080,7 +1081,7 @@ func TestEvents(t *testing.T) {
 // TestTransitionWithOutbox shows the intended use: the state change, its notification and its
 // audit record commit together.
 func TestTransitionWithOutbox(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		ctx := context.Background()
 		db, _ := newDB(t, b)
 		mustOperator(t, db, "op1")

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -72,4 +73,28 @@ func withSearchPath(dsn, schema string) string {
 		return u.String()
 	}
 	return dsn + " search_path=" + schema
+}
+
+// Database is one backend a suite runs against: its name and a fresh, empty database's DSN.
+type Database struct {
+	Name   string
+	NewDSN func(tb testing.TB) string
+}
+
+// Databases are the two backends every database suite covers: a SQLite file in the test's
+// temporary directory and a fresh PostgreSQL schema.
+var Databases = []Database{
+	{"sqlite", func(tb testing.TB) string { return filepath.Join(tb.TempDir(), "smdpp.db") }},
+	{"postgres", FreshPostgres},
+}
+
+// EachDatabase runs fn as a parallel subtest per backend.
+func EachDatabase(t *testing.T, fn func(t *testing.T, db Database)) {
+	t.Helper()
+	for _, d := range Databases {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, d)
+		})
+	}
 }
