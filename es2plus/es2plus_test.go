@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"github.com/smdpp/smdpp/internal/testenv"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
+	"github.com/smdpp/smdpp/internal/testenv"
 	"github.com/smdpp/smdpp/status"
 	"github.com/smdpp/smdpp/store"
 )

@@ -7,10 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/smdpp/smdpp/es9plus/wire"
 	"time"
 
 	"github.com/smdpp/smdpp/activation"
+	"github.com/smdpp/smdpp/es9plus/wire"
 	"github.com/smdpp/smdpp/rsp"
 	"github.com/smdpp/smdpp/tlv"
 )

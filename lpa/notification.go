@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/smdpp/smdpp/es9plus/wire"
 
+	"github.com/smdpp/smdpp/es9plus/wire"
 	"github.com/smdpp/smdpp/rsp"
 )
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/smdpp/smdpp/internal/testenv"
 	"io"
 	"log/slog"
 	"net"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smdpp/smdpp/internal/testenv"
 	"github.com/smdpp/smdpp/status"
 	"github.com/smdpp/smdpp/store"
 )

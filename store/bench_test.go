@@ -3,9 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
-	"github.com/smdpp/smdpp/internal/testenv"
 	"sync/atomic"
 	"testing"
+
+	"github.com/smdpp/smdpp/internal/testenv"
 )
 
 // BenchmarkAllocateTransition measures the DownloadOrder and ConfirmOrder pair of writes: take a

@@ -6,13 +6,14 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"github.com/smdpp/smdpp/internal/testenv"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/smdpp/smdpp/internal/testenv"
 )
 
 func TestIsPostgresDSN(t *testing.T) {
