@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/smdpp/smdpp/activation"
 	"github.com/smdpp/smdpp/config"
 	"github.com/smdpp/smdpp/orders"
+	"github.com/smdpp/smdpp/qr"
 	"github.com/smdpp/smdpp/store"
 )
 
@@ -28,6 +30,7 @@ func orderCreate(ctx context.Context, args []string) error {
 	matchingID := fs.String("matching-id", "", "matchingId (default: generated)")
 	code := fs.String("confirmation-code", "", "require this confirmation code")
 	release := fs.Bool("release", true, "release the order for download at once")
+	qrFile := fs.String("qr", "", "also write the activation code as a QR image to this file (.png or .svg)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,5 +73,26 @@ func orderCreate(ctx context.Context, args []string) error {
 	}
 	ac := activation.Code{Address: res.SMDPAddress, MatchingID: res.MatchingID, ConfirmationCodeRequired: *code != ""}
 	fmt.Printf("iccid %s\nactivation code %s\n", iccid, ac.QRString())
+	if *qrFile != "" {
+		return writeQR(*qrFile, ac.QRString())
+	}
 	return nil
+}
+
+// writeQR writes text as a QR code, PNG or SVG by the file's extension.
+func writeQR(path, text string) error {
+	var img []byte
+	var err error
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".png":
+		img, err = qr.PNG(text, 512)
+	case ".svg":
+		img, err = qr.SVG(text)
+	default:
+		return fmt.Errorf("--qr %s: the file must end in .png or .svg", path)
+	}
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, img, 0o644)
 }

@@ -256,7 +256,11 @@ func TestServeDownload(t *testing.T) {
 				t.Run(curve, func(t *testing.T) {
 					eid := firstEID(t, s.pkiDir(curve))
 					upp := []string{"TS48V2-SAIP2-3-BERTLV-UNIQUE.der", "TS48V3-SAIP2-1-NOBERTLV-UNIQUE.der"}[i]
-					iccid, code := s.order(t, upp, "--eid", eid)
+					qrFile := filepath.Join(t.TempDir(), "code.png")
+					iccid, code := s.order(t, upp, "--eid", eid, "--qr", qrFile)
+					if img, err := os.ReadFile(qrFile); err != nil || !bytes.HasPrefix(img, []byte("\x89PNG")) {
+						t.Errorf("QR file: %v", err)
+					}
 					res, err := s.download(t, curve, eid, code, lpa.DownloadOptions{})
 					if err != nil {
 						t.Fatalf("download: %v", err)
