@@ -2,6 +2,7 @@ package download
 
 import (
 	"crypto"
+	"crypto/ecdsa"
 	"encoding/asn1"
 	"errors"
 	"fmt"
@@ -51,18 +52,34 @@ func (c *Credentials) Verify(now time.Time) error {
 	return nil
 }
 
+// KeyLoader turns the contents of a key file into a signer. The default reads PEM private keys;
+// the server passes one that also accepts a PKCS#11 URI, so a key can live in an HSM.
+type KeyLoader func(contents []byte) (crypto.Signer, error)
+
+// PEMKeys is the KeyLoader for PEM private keys (SEC 1 or PKCS #8, both curves).
+func PEMKeys(contents []byte) (crypto.Signer, error) {
+	k, err := certs.ParsePrivateKeyPEM(contents)
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
 // LoadCredentials reads a credential set in the devpki directory layout (ci.crt, dpauth.crt/.key,
-// dppb.crt/.key) and verifies it at now.
-func LoadCredentials(dir string, now time.Time) (*Credentials, error) {
+// dppb.crt/.key) and verifies it at now. loadKey reads the key files; nil means PEMKeys.
+func LoadCredentials(dir string, now time.Time, loadKey KeyLoader) (*Credentials, error) {
+	if loadKey == nil {
+		loadKey = PEMKeys
+	}
 	var c Credentials
 	var err error
 	if c.CI, err = readCert(dir, devpki.CICertFile); err != nil {
 		return nil, err
 	}
-	if c.DPauth, c.DPauthKey, err = readPair(dir, devpki.DPauthCertFile, devpki.DPauthKeyFile); err != nil {
+	if c.DPauth, c.DPauthKey, err = readPair(dir, devpki.DPauthCertFile, devpki.DPauthKeyFile, loadKey); err != nil {
 		return nil, err
 	}
-	if c.DPpb, c.DPpbKey, err = readPair(dir, devpki.DPpbCertFile, devpki.DPpbKeyFile); err != nil {
+	if c.DPpb, c.DPpbKey, err = readPair(dir, devpki.DPpbCertFile, devpki.DPpbKeyFile, loadKey); err != nil {
 		return nil, err
 	}
 	if err := c.Verify(now); err != nil {
@@ -83,7 +100,7 @@ func readCert(dir, name string) (*certs.Certificate, error) {
 	return c, nil
 }
 
-func readPair(dir, certName, keyName string) (*certs.Certificate, crypto.Signer, error) {
+func readPair(dir, certName, keyName string, loadKey KeyLoader) (*certs.Certificate, crypto.Signer, error) {
 	c, err := readCert(dir, certName)
 	if err != nil {
 		return nil, nil, err
@@ -92,11 +109,11 @@ func readPair(dir, certName, keyName string) (*certs.Certificate, crypto.Signer,
 	if err != nil {
 		return nil, nil, err
 	}
-	key, err := certs.ParsePrivateKeyPEM(data)
+	key, err := loadKey(data)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, keyName), err)
 	}
-	if !key.PublicKey.Equal(c.PublicKey) {
+	if pub, ok := key.Public().(*ecdsa.PublicKey); !ok || !pub.Equal(c.PublicKey) {
 		return nil, nil, errors.New(filepath.Join(dir, keyName) + " does not match " + certName)
 	}
 	return c, key, nil

@@ -44,7 +44,7 @@ func TestAgainstServer(t *testing.T) {
 	if err := pki.WriteDir(pkiDir, false); err != nil {
 		t.Fatal(err)
 	}
-	creds, err := download.LoadCredentials(pkiDir, time.Now())
+	creds, err := download.LoadCredentials(pkiDir, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

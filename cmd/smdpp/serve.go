@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -20,6 +25,7 @@ import (
 	"github.com/smdpp/smdpp/download"
 	"github.com/smdpp/smdpp/es2plus"
 	"github.com/smdpp/smdpp/es9plus"
+	"github.com/smdpp/smdpp/hsm"
 	"github.com/smdpp/smdpp/orders"
 	"github.com/smdpp/smdpp/progress"
 	"github.com/smdpp/smdpp/session"
@@ -113,16 +119,25 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err
 		return nil, err
 	}
 	now := time.Now()
+	// A key file holds a PEM key, or a PKCS#11 URI naming the key in an HSM (package hsm).
+	keys := hsm.NewLoader()
+	a.closers = append(a.closers, keys.Close)
+	loadKey := func(contents []byte) (crypto.Signer, error) {
+		if uri := strings.TrimSpace(string(contents)); hsm.IsURI(uri) {
+			return keys.Signer(uri)
+		}
+		return download.PEMKeys(contents)
+	}
 	var creds []*download.Credentials
 	for _, dir := range sets {
-		c, err := download.LoadCredentials(dir, now)
+		c, err := download.LoadCredentials(dir, now, loadKey)
 		if err != nil {
 			return nil, err
 		}
 		creds = append(creds, c)
 		a.ciFiles = append(a.ciFiles, filepath.Join(dir, devpki.CICertFile))
 	}
-	tlsCert, err := loadDPtls(sets[0], now)
+	tlsCert, err := loadDPtls(sets[0], now, loadKey)
 	if err != nil {
 		return nil, err
 	}
@@ -203,18 +218,36 @@ func ensurePKI(dir string, log *slog.Logger) ([]string, error) {
 // loadDPtls loads the TLS certificate and key of a credential set and refuses one that is not
 // valid now: Go's TLS stack would serve an expired certificate, which LPAs then refuse with
 // nothing in our logs.
-func loadDPtls(dir string, now time.Time) (tls.Certificate, error) {
-	certFile := filepath.Join(dir, devpki.DPtlsCertFile)
-	c, err := tls.LoadX509KeyPair(certFile, filepath.Join(dir, devpki.DPtlsKeyFile))
+func loadDPtls(dir string, now time.Time, loadKey download.KeyLoader) (tls.Certificate, error) {
+	certFile, keyFile := filepath.Join(dir, devpki.DPtlsCertFile), filepath.Join(dir, devpki.DPtlsKeyFile)
+	certPEM, err := os.ReadFile(certFile)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("loading the DPtls certificate: %w", err)
 	}
-	leaf := c.Leaf
+	keyData, err := os.ReadFile(keyFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("loading the DPtls key: %w", err)
+	}
+	block, _ := pem.Decode(certPEM)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return tls.Certificate{}, fmt.Errorf("%s: no PEM CERTIFICATE", certFile)
+	}
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("%s: %w", certFile, err)
+	}
+	key, err := loadKey(keyData)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("%s: %w", keyFile, err)
+	}
+	if pub, ok := key.Public().(*ecdsa.PublicKey); !ok || !pub.Equal(leaf.PublicKey) {
+		return tls.Certificate{}, fmt.Errorf("%s does not match %s", keyFile, certFile)
+	}
 	if now.Before(leaf.NotBefore) || now.After(leaf.NotAfter) {
 		return tls.Certificate{}, fmt.Errorf("%s is valid from %s to %s, not now", certFile,
 			leaf.NotBefore.Format(time.DateOnly), leaf.NotAfter.Format(time.DateOnly))
 	}
-	return c, nil
+	return tls.Certificate{Certificate: [][]byte{leaf.Raw}, PrivateKey: key, Leaf: leaf}, nil
 }
 
 func isPKI(dir string) bool {
