@@ -39,6 +39,7 @@
 // [ErrSCP03tStructure] or [ErrSCP03tSecurity], the two BSP values of
 // ErrorReason in ProfileInstallationResult.
 //
-// The brainpoolP256r1 arithmetic comes from github.com/ProtonMail/go-crypto
-// and, unlike crypto/ecdh for P-256, is not constant time.
+// On brainpoolP256r1 the secret-key operations (one-time key generation and
+// ECDH) use the project's constant-time implementation (internal/brainpool);
+// github.com/ProtonMail/go-crypto still names the curve and checks public points.
 package bsp

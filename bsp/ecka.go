@@ -9,6 +9,7 @@ import (
 	"math/big"
 
 	"github.com/ProtonMail/go-crypto/brainpool"
+	bp "github.com/smdpp/smdpp/internal/brainpool"
 )
 
 // coordinateSize is the byte length of a coordinate, a scalar and the shared
@@ -51,11 +52,24 @@ func kindOf(c elliptic.Curve) curveKind {
 // the SM-DP+, otSK/otPK.EUICC.ECKA on the eUICC; SGP.22 §2.6.4) on curve,
 // which must be [P256] or [BrainpoolP256r1].
 //
-// rand is passed to [ecdsa.GenerateKey]; since Go 1.26 that ignores it in favour
-// of a secure source unless GODEBUG says otherwise.
+// On brainpoolP256r1 the key comes from the constant-time implementation with
+// rand; on P-256 rand is passed to [ecdsa.GenerateKey], which since Go 1.26
+// ignores it in favour of a secure source unless GODEBUG says otherwise.
 func GenerateOneTimeKey(curve elliptic.Curve, rand io.Reader) (*ecdsa.PrivateKey, error) {
-	if kindOf(curve) == curveUnsupported {
+	switch kindOf(curve) {
+	case curveUnsupported:
 		return nil, ErrUnsupportedCurve
+	case curveBrainpoolP256r1:
+		// Constant time, unlike ecdsa.GenerateKey's generic path for this curve.
+		d, pub, err := bp.GenerateKey(rand)
+		if err != nil {
+			return nil, err
+		}
+		k := &ecdsa.PrivateKey{D: new(big.Int).SetBytes(d)}
+		k.Curve = curve
+		k.X = new(big.Int).SetBytes(pub[1 : 1+coordinateSize])
+		k.Y = new(big.Int).SetBytes(pub[1+coordinateSize:])
+		return k, nil
 	}
 	return ecdsa.GenerateKey(curve, rand)
 }
@@ -175,13 +189,15 @@ func SharedSecret(priv *ecdsa.PrivateKey, peer *ecdsa.PublicKey) ([]byte, error)
 		return z, nil
 	}
 
-	// brainpoolP256r1: crypto/ecdh does not know the curve, so the legacy
-	// elliptic.Curve arithmetic is the only route.
-	x, y := priv.Curve.ScalarMult(peer.X, peer.Y, scalar)
-	if x.Sign() == 0 && y.Sign() == 0 {
-		// Unreachable for a prime-order curve and a scalar in [1, n-1], but a
-		// result at infinity must never become a key.
-		return nil, fmt.Errorf("%w: shared point is the point at infinity", ErrInvalidPublicKey)
+	// brainpoolP256r1: crypto/ecdh does not know the curve; the project's constant-time
+	// implementation does the scalar multiplication on the secret.
+	point, err := MarshalUncompressedPoint(peer)
+	if err != nil {
+		return nil, err
 	}
-	return x.FillBytes(make([]byte, coordinateSize)), nil
+	z, err := bp.ECDH(scalar, point)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidPublicKey, err)
+	}
+	return z, nil
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+
+	bp "github.com/smdpp/smdpp/internal/brainpool"
 )
 
 // ecPrivateKey is the SEC 1 ECPrivateKey structure (RFC 5915 §3).
@@ -100,7 +102,9 @@ func ParseECPrivateKey(der []byte, curveOID asn1.ObjectIdentifier) (*ecdsa.Priva
 	}
 	priv := &ecdsa.PrivateKey{D: d}
 	priv.Curve = curve
-	priv.X, priv.Y = curve.ScalarBaseMult(d.FillBytes(make([]byte, coordinateSize)))
+	if err := derivePublic(priv); err != nil {
+		return nil, err
+	}
 	if len(k.PublicKey.Bytes) != 0 {
 		pub, err := ParsePoint(curve, k.PublicKey.Bytes)
 		if err != nil || pub.X.Cmp(priv.X) != 0 || pub.Y.Cmp(priv.Y) != 0 {
@@ -173,4 +177,21 @@ func ParseSubjectPublicKeyInfo(der []byte) (*ecdsa.PublicKey, error) {
 		return nil, errors.New("certs: public key bit string is not whole bytes")
 	}
 	return ParsePoint(curve, spki.PublicKey.Bytes)
+}
+
+// derivePublic computes priv's public point; for brainpoolP256r1 in constant time, since the
+// scalar is the private key.
+func derivePublic(priv *ecdsa.PrivateKey) error {
+	d := priv.D.FillBytes(make([]byte, coordinateSize))
+	if !isBrainpool(priv.Curve) {
+		priv.X, priv.Y = priv.Curve.ScalarBaseMult(d)
+		return nil
+	}
+	pub, err := bp.PublicKey(d)
+	if err != nil {
+		return fmt.Errorf("certs: EC private key: %w", err)
+	}
+	priv.X = new(big.Int).SetBytes(pub[1 : 1+coordinateSize])
+	priv.Y = new(big.Int).SetBytes(pub[1+coordinateSize:])
+	return nil
 }

@@ -3,6 +3,7 @@ package certs
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"math/big"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	bp "github.com/smdpp/smdpp/internal/brainpool"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
@@ -74,13 +77,33 @@ func VerifyRaw(pub *ecdsa.PublicKey, msg, raw []byte) bool {
 // VerifyDER checks a DER ECDSA-SHA256 signature over msg.
 func VerifyDER(pub *ecdsa.PublicKey, msg, der []byte) bool {
 	h := sha256.Sum256(msg)
+	if isBrainpool(pub.Curve) {
+		r, s, err := parseDERSignature(der)
+		if err != nil || r.BitLen() > 8*coordinateSize || s.BitLen() > 8*coordinateSize {
+			return false
+		}
+		return bp.Verify(MarshalPoint(pub), h[:], r.FillBytes(make([]byte, coordinateSize)), s.FillBytes(make([]byte, coordinateSize)))
+	}
 	return ecdsa.VerifyASN1(pub, h[:], der)
+}
+
+// isBrainpool reports whether c is brainpoolP256r1, whose arithmetic goes through the
+// project's constant-time implementation rather than crypto/ecdsa's variable-time generic path.
+func isBrainpool(c elliptic.Curve) bool {
+	return c != nil && c.Params().Name == BrainpoolP256r1().Params().Name
 }
 
 // SignRaw signs msg with ECDSA-SHA256 and returns the plain r‖s form SGP.22 messages carry.
 // The signer may be a file key or an HSM key; it must return DER signatures as crypto.Signer does.
 func SignRaw(signer crypto.Signer, msg []byte) ([]byte, error) {
 	h := sha256.Sum256(msg)
+	if k, ok := signer.(*ecdsa.PrivateKey); ok && isBrainpool(k.Curve) {
+		r, s, err := bp.Sign(rand.Reader, k.D.FillBytes(make([]byte, coordinateSize)), h[:])
+		if err != nil {
+			return nil, fmt.Errorf("certs: signing: %w", err)
+		}
+		return append(r, s...), nil
+	}
 	der, err := signer.Sign(rand.Reader, h[:], crypto.SHA256)
 	if err != nil {
 		return nil, fmt.Errorf("certs: signing: %w", err)

@@ -33,26 +33,11 @@
 // (draft-irtf-cfrg-det-sigs-with-noise). Verify handles only public data: it returns early
 // on malformed input and need not be constant time.
 //
-// # Adoption
+// # Where it is used
 //
-// Callers keep *ecdsa.PublicKey / *ecdsa.PrivateKey (with the ProtonMail curve value only
-// as a name for the curve) until they are switched; the switch is one call site each:
-//
-//   - bsp.SharedSecret: for brainpoolP256r1, call ECDH(priv.D.FillBytes(make([]byte, 32)),
-//     MarshalUncompressedPoint(peer)) instead of priv.Curve.ScalarMult.
-//     bsp.ParseUncompressedPoint can check points with new(Point).SetBytes.
-//     bsp.GenerateOneTimeKey: GenerateKey(rand), then build the ecdsa.PrivateKey from the
-//     returned bytes (X, Y from pub[1:33], pub[33:]).
-//   - certs.ParseECPrivateKey: derive the public point with PublicKey(d) instead of
-//     curve.ScalarBaseMult (that call is on the private key).
-//   - certs.VerifyRaw / VerifyDER: for a brainpool key, Verify(MarshalPoint(pub),
-//     sha256(msg), r, s) with r and s from the P1363 halves or the ECDSA-Sig-Value DER,
-//     each left-padded to 32 bytes.
-//   - Signing: a small crypto.Signer in certs holding the 32-byte scalar, whose Sign calls
-//     Sign(rand, d, digest) and encodes (r, s) as ECDSA-Sig-Value; Public() still returns the
-//     *ecdsa.PublicKey, so STYLE habit 6 (keys enter as crypto.Signer) and PKCS#11 swaps are
-//     unaffected.
-//
-// Once no caller needs the ProtonMail arithmetic, certs.BrainpoolP256r1 can keep returning
-// its elliptic.Curve purely as an identifier, or be replaced by an OID-based curve enum.
+// certs signs with brainpool file keys (SignRaw), verifies brainpool signatures (VerifyDER)
+// and derives public keys from private ones through this package; bsp uses it for one-time
+// keys and ECDH. Keys stay *ecdsa.PublicKey / *ecdsa.PrivateKey, whose ProtonMail curve value
+// now only names the curve; certificate generation in devpki still uses crypto/ecdsa's
+// generic path, which is fine for development keys.
 package brainpool
