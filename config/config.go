@@ -39,6 +39,9 @@ type Config struct {
 	Operators string `json:"operators"`
 	// ES2PlusAudience is the audience operators' JWTs must name; empty means the SM-DP+ address.
 	ES2PlusAudience string `json:"es2plusAudience"`
+	// MetricsListen is a plain-HTTP address for /metrics (Prometheus); empty serves no metrics.
+	// Keep it off the public network: it shows operators and pool sizes.
+	MetricsListen string `json:"metricsListen"`
 	// SessionTTL is how long an RSP session may last from InitiateAuthentication to its end.
 	SessionTTL Duration `json:"sessionTTL"`
 	// MaxBodyBytes caps every request body.
@@ -103,6 +106,7 @@ var fields = []field{
 	{"pki-dir", "SM-DP+ certificates and keys (default: DATA-DIR/pki, generated on first start)", func(c *Config) flag.Value { return (*stringValue)(&c.PKIDir) }},
 	{"operators", "JSON file of ES2+ operators: credentials and callback URLs (default: ES2+ off)", func(c *Config) flag.Value { return (*stringValue)(&c.Operators) }},
 	{"es2plus-audience", "audience ES2+ JWTs must carry (default: the SM-DP+ address)", func(c *Config) flag.Value { return (*stringValue)(&c.ES2PlusAudience) }},
+	{"metrics-listen", "plain-HTTP address for Prometheus /metrics, e.g. 127.0.0.1:9090 (default: off)", func(c *Config) flag.Value { return (*stringValue)(&c.MetricsListen) }},
 	{"session-ttl", "deadline of an RSP session", func(c *Config) flag.Value { return (*durationValue)(&c.SessionTTL) }},
 	{"max-body-bytes", "largest accepted request body", func(c *Config) flag.Value { return (*int64Value)(&c.MaxBodyBytes) }},
 	{"read-timeout", "HTTP read timeout", func(c *Config) flag.Value { return (*durationValue)(&c.ReadTimeout) }},

@@ -105,7 +105,7 @@ func (s *Service) checkConfirmationCode(ctx context.Context, sess *session.Sessi
 		to, failure, kind = store.StateError, locked, "confirmation-code-locked"
 	}
 	_, err := s.record(ctx, step{
-		iccid: p.ICCID, eid: sess.EID, from: []store.State{store.StateReleased}, to: to,
+		iccid: p.ICCID, eid: sess.EID, from: []store.State{store.StateReleased}, to: to, final: final,
 		mutate: func(x *store.Profile) error { x.CCAttempts++; return nil },
 		kind:   kind, point: progress.PointConfirmationFailed, failure: failure,
 	})
@@ -126,11 +126,12 @@ func (s *Service) oneTimeKey(sess *session.Session, curve elliptic.Curve, euiccO
 		return nil, st.Wrap(st.SubjectEUICC, st.ReasonInvalid, "euiccOtpk is not a point on the eUICC's curve", err)
 	}
 	if len(sess.SmdpOtsk) != 0 && bytes.Equal(sess.EuiccOtpk, euiccOtpk) {
-		d := new(big.Int).SetBytes(sess.SmdpOtsk)
-		k := &ecdsa.PrivateKey{D: d}
-		k.Curve = curve
-		k.X, k.Y = curve.ScalarBaseMult(sess.SmdpOtsk)
-		return k, nil
+		// The public half was kept too, so no scalar multiplication touches the secret here.
+		pub, err := bsp.ParseUncompressedPoint(curve, sess.SmdpOtpk)
+		if err != nil {
+			return nil, fmt.Errorf("session's one-time key: %w", err)
+		}
+		return &ecdsa.PrivateKey{PublicKey: *pub, D: new(big.Int).SetBytes(sess.SmdpOtsk)}, nil
 	}
 	return bsp.GenerateOneTimeKey(curve, s.rand)
 }

@@ -88,7 +88,7 @@ func (s *Service) failAttempt(ctx context.Context, sess *session.Session, kind, 
 	if p.State == store.StateDownloaded {
 		rec.from, rec.to = []store.State{store.StateDownloaded}, store.StateReleased
 		if p.DownloadAttempts >= s.downloadLimit(ctx, p) {
-			rec.to = store.StateError
+			rec.to, rec.final = store.StateError, true
 		}
 	}
 	if _, err := s.record(ctx, rec); err != nil && !errors.Is(err, store.ErrWrongState) {

@@ -429,3 +429,40 @@ func FuzzAuthenticateClient(f *testing.F) {
 		}
 	})
 }
+
+// TestRetriedGetBoundProfilePackage: a retry with the same otPK.EUICC.ECKA gets a BPP bound with
+// the same one-time key of the SM-DP+, which the card can still load (SGP.22 §5.6.2).
+func TestRetriedGetBoundProfilePackage(t *testing.T) {
+	for _, curve := range []string{"NIST", "BRP"} {
+		t.Run(curve, func(t *testing.T) {
+			e := newEnv(t, curve)
+			iccid, mid := e.order(upp, orders.ConfirmOrderRequest{})
+			ia, ac := e.upToAuthenticated(mid)
+			pd := e.prepareDownload(ac, nil)
+			first, err := e.svc.GetBoundProfilePackage(e.ctx, ia.TransactionID, pd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := e.svc.GetBoundProfilePackage(e.ctx, ia.TransactionID, pd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b1, b2 rsp.BoundProfilePackage
+			if b1.Unmarshal(first) != nil || b2.Unmarshal(again) != nil {
+				t.Fatal("BPP does not decode")
+			}
+			if !bytes.Equal(b1.InitialiseSecureChannelRequest.SmdpOtpk, b2.InitialiseSecureChannelRequest.SmdpOtpk) {
+				t.Error("the retry used another one-time key")
+			}
+			if p := e.state(iccid); p.DownloadAttempts != 1 {
+				t.Errorf("%d attempts counted for one download retried", p.DownloadAttempts)
+			}
+			if err := e.svc.HandleNotification(e.ctx, e.load(again)); err != nil {
+				t.Fatal(err)
+			}
+			if p := e.state(iccid); p.State != store.StateInstalled {
+				t.Errorf("profile %s after loading the retried BPP", p.State)
+			}
+		})
+	}
+}

@@ -72,7 +72,7 @@ func (s *Service) handleInstallationResult(ctx context.Context, pir *rsp.Profile
 		failure = st.New(st.SubjectProfile, st.ReasonExecutionError, "the eUICC could not install the profile: "+detail)
 	}
 	_, err = s.record(ctx, step{
-		iccid: sess.ICCID, eid: sess.EID, from: []store.State{store.StateDownloaded}, to: to,
+		iccid: sess.ICCID, eid: sess.EID, from: []store.State{store.StateDownloaded}, to: to, final: true,
 		mutate: func(p *store.Profile) error {
 			p.LastErrorReason, p.LastBppCommandID = reason, command
 			return nil

@@ -14,6 +14,14 @@ type Progress interface {
 	Enqueue(ctx context.Context, tx *store.Tx, ev progress.Event) error
 }
 
+// Events deletes an order's SM-DS event (ES12) when the order ends; package smds implements it.
+type Events interface {
+	Delete(ctx context.Context, tx *store.Tx, p store.Profile) error
+}
+
+// WithEvents makes the service delete the SM-DS event of each order that ends.
+func WithEvents(e Events) Option { return func(s *Service) { s.events = e } }
+
 // WithProgress makes the service report download steps to operators; wake, when not nil, is
 // called after each committed step so a deliverer sends it at once.
 func WithProgress(p Progress, wake func()) Option {
@@ -31,6 +39,8 @@ type step struct {
 	mutate func(*store.Profile) error
 	// kind and detail are the usage event (store.Event); kind "" records none.
 	kind, detail string
+	// final says the order ends with this step, so its SM-DS event, if any, is deleted.
+	final bool
 	// point is the notificationPointId (0: none); failure its failed status, nil for success;
 	// resultData goes with it (the ProfileInstallationResult at point 4).
 	point      int
@@ -55,6 +65,11 @@ func (s *Service) record(ctx context.Context, st step) (store.Profile, error) {
 		eid := st.eid
 		if eid == "" {
 			eid = p.EID
+		}
+		if st.final && p.SMDSAddress != "" && s.events != nil {
+			if err := s.events.Delete(ctx, tx, p); err != nil {
+				return err
+			}
 		}
 		if st.kind != "" {
 			ev := store.Event{At: s.now(), OperatorID: p.OperatorID, ICCID: p.ICCID, EID: eid, Kind: st.kind, Detail: st.detail}

@@ -32,6 +32,7 @@ type Service struct {
 	maxCCAttempts int
 	progress      Progress
 	wake          func()
+	events        Events
 	// maxDownloads caps BPPs per order when its operator sets no re-download policy: the initial
 	// download plus four re-downloads.
 	maxDownloads int

@@ -28,11 +28,29 @@ type Service struct {
 	address string
 	rand    io.Reader
 	now     func() time.Time
+	events  Events
 }
 
+// Events registers and deletes an order's SM-DS event (ES12, SGP.22 §5.8) inside the
+// transaction of the order change; package smds implements it.
+type Events interface {
+	Register(ctx context.Context, tx *store.Tx, p store.Profile) error
+	Delete(ctx context.Context, tx *store.Tx, p store.Profile) error
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithEvents makes orders that name an SM-DS register their event with it.
+func WithEvents(e Events) Option { return func(s *Service) { s.events = e } }
+
 // New returns a Service whose orders download from the SM-DP+ address (SGP.22 §4.1).
-func New(db *store.DB, address string) *Service {
-	return &Service{db: db, address: address, rand: rand.Reader, now: time.Now}
+func New(db *store.DB, address string, opts ...Option) *Service {
+	s := &Service{db: db, address: address, rand: rand.Reader, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Address is the SM-DP+ address ConfirmOrder returns.
@@ -148,22 +166,38 @@ func (s *Service) ConfirmOrder(ctx context.Context, operatorID string, req Confi
 			return ConfirmOrderResult{}, err
 		}
 	}
+	if req.SMDSAddress != "" {
+		if req.EID == "" && cur.EID == "" {
+			return ConfirmOrderResult{}, st.New(st.SubjectEID, st.ReasonConditionalElementMiss, "an order registered with an SM-DS needs the eid")
+		}
+		if s.events == nil {
+			return ConfirmOrderResult{}, st.New(st.SubjectSMDSAddress, st.ReasonUnsupported, "this SM-DP+ does not register events with an SM-DS")
+		}
+	}
 	to := store.StateConfirmed
 	if req.ReleaseFlag {
 		to = store.StateReleased
 	}
-	p, err := s.db.TransitionProfile(ctx, req.ICCID, []store.State{store.StateAllocated, store.StateLinked}, to, func(p *store.Profile) error {
-		if req.EID != "" {
-			p.EID = req.EID
+	var p store.Profile
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		p, err = tx.TransitionProfile(ctx, req.ICCID, []store.State{store.StateAllocated, store.StateLinked}, to, func(p *store.Profile) error {
+			if req.EID != "" {
+				p.EID = req.EID
+			}
+			p.MatchingID = matchingID
+			p.SMDSAddress = req.SMDSAddress
+			p.ConfirmationCodeHash = nil
+			if req.ConfirmationCode != "" {
+				h := sha256.Sum256([]byte(req.ConfirmationCode))
+				p.ConfirmationCodeHash = h[:]
+			}
+			return nil
+		})
+		if err != nil || p.SMDSAddress == "" {
+			return err
 		}
-		p.MatchingID = matchingID
-		p.SMDSAddress = req.SMDSAddress
-		p.ConfirmationCodeHash = nil
-		if req.ConfirmationCode != "" {
-			h := sha256.Sum256([]byte(req.ConfirmationCode))
-			p.ConfirmationCodeHash = h[:]
-		}
-		return nil
+		return s.events.Register(ctx, tx, p)
 	})
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
@@ -220,12 +254,22 @@ func (s *Service) CancelOrder(ctx context.Context, operatorID string, req Cancel
 		return st.New(st.SubjectMatchingID, st.ReasonInvalidAssociation, "matchingId does not match the order")
 	}
 	from := []store.State{store.StateAllocated, store.StateLinked, store.StateConfirmed, store.StateReleased}
-	_, err = s.db.TransitionProfile(ctx, req.ICCID, from, to, func(p *store.Profile) error {
-		if to == store.StateAvailable {
-			p.EID, p.MatchingID, p.ConfirmationCodeHash, p.SMDSAddress = "", "", nil, ""
-			p.CCAttempts, p.DownloadAttempts = 0, 0
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		before, err := tx.GetProfile(ctx, req.ICCID)
+		if err != nil {
+			return err
 		}
-		return nil
+		_, err = tx.TransitionProfile(ctx, req.ICCID, from, to, func(p *store.Profile) error {
+			if to == store.StateAvailable {
+				p.EID, p.MatchingID, p.ConfirmationCodeHash, p.SMDSAddress = "", "", nil, ""
+				p.CCAttempts, p.DownloadAttempts = 0, 0
+			}
+			return nil
+		})
+		if err != nil || before.SMDSAddress == "" || s.events == nil {
+			return err
+		}
+		return s.events.Delete(ctx, tx, before)
 	})
 	if errors.Is(err, store.ErrWrongState) {
 		return st.Wrap(st.SubjectICCID, st.ReasonNotAllowed, "the order can no longer be cancelled", err)

@@ -163,3 +163,14 @@ func (tx *Tx) RescheduleOutbox(ctx context.Context, id int64, next time.Time, la
 	}
 	return nil
 }
+
+// CountPendingOutbox returns the number of undelivered outbox messages (for the backlog metric).
+func (db *DB) CountPendingOutbox(ctx context.Context) (int, error) {
+	return read(ctx, db, func(tx *Tx) (int, error) {
+		var n int64
+		if err := tx.q(ctx).Model(&outboxRow{}).Where("delivered_at IS NULL").Count(&n).Error; err != nil {
+			return 0, fmt.Errorf("store: count pending outbox: %w", translate(err))
+		}
+		return int(n), nil
+	})
+}

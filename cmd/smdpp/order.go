@@ -13,6 +13,7 @@ import (
 	"github.com/smdpp/smdpp/config"
 	"github.com/smdpp/smdpp/orders"
 	"github.com/smdpp/smdpp/qr"
+	"github.com/smdpp/smdpp/smds"
 	"github.com/smdpp/smdpp/store"
 )
 
@@ -29,6 +30,7 @@ func orderCreate(ctx context.Context, args []string) error {
 	eid := fs.String("eid", "", "bind the order to this EID")
 	matchingID := fs.String("matching-id", "", "matchingId (default: generated)")
 	code := fs.String("confirmation-code", "", "require this confirmation code")
+	smdsAddress := fs.String("smds", "", "register the order's event with this SM-DS (ES12; needs --eid)")
 	release := fs.Bool("release", true, "release the order for download at once")
 	qrFile := fs.String("qr", "", "also write the activation code as a QR image to this file (.png or .svg)")
 	if err := fs.Parse(args); err != nil {
@@ -56,7 +58,7 @@ func orderCreate(ctx context.Context, args []string) error {
 	} else if err != nil {
 		return err
 	}
-	svc := orders.New(db, *address)
+	svc := orders.New(db, *address, orders.WithEvents(smds.NewRegistrar(*address)))
 	p, err := svc.ImportProfile(ctx, *operator, "", pkg)
 	if err != nil {
 		return err
@@ -66,7 +68,7 @@ func orderCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	res, err := svc.ConfirmOrder(ctx, *operator, orders.ConfirmOrderRequest{
-		ICCID: iccid, EID: *eid, MatchingID: *matchingID, ConfirmationCode: *code, ReleaseFlag: *release,
+		ICCID: iccid, EID: *eid, MatchingID: *matchingID, ConfirmationCode: *code, ReleaseFlag: *release, SMDSAddress: *smdsAddress,
 	})
 	if err != nil {
 		return err

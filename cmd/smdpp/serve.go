@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,9 +27,11 @@ import (
 	"github.com/smdpp/smdpp/es2plus"
 	"github.com/smdpp/smdpp/es9plus"
 	"github.com/smdpp/smdpp/hsm"
+	"github.com/smdpp/smdpp/metrics"
 	"github.com/smdpp/smdpp/orders"
 	"github.com/smdpp/smdpp/progress"
 	"github.com/smdpp/smdpp/session"
+	"github.com/smdpp/smdpp/smds"
 	"github.com/smdpp/smdpp/store"
 	"github.com/smdpp/smdpp/web"
 )
@@ -59,6 +62,18 @@ func serve(ctx context.Context, args []string) error {
 		"ciCertificates", app.ciFiles,
 		"health", "/healthz /readyz")
 	go app.deliverer.Run(ctx)
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", app.metrics.Handler())
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go msrv.Serve(mln)
+		defer msrv.Close()
+		log.Info("metrics serving", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 	return web.Serve(ctx, ln, app.handler, app.tls, web.ServerOptions{
 		ReadTimeout:     time.Duration(cfg.ReadTimeout),
 		WriteTimeout:    time.Duration(cfg.WriteTimeout),
@@ -76,12 +91,13 @@ type app struct {
 	handler      *chi.Mux
 	tls          *tls.Config
 	deliverer    *progress.Deliverer
+	metrics      *metrics.Metrics
 	closers      []func() error
 }
 
 // mountES2Plus loads the operator registry, records its operators in the database and mounts
 // the ES2+ functions, authenticated by JWT or client certificate.
-func mountES2Plus(ctx context.Context, r chi.Router, cfg config.Config, db *store.DB, log *slog.Logger) error {
+func mountES2Plus(ctx context.Context, r chi.Router, cfg config.Config, db *store.DB, svc *orders.Service, log *slog.Logger) error {
 	reg, err := es2plus.LoadRegistry(cfg.Operators)
 	if err != nil {
 		return err
@@ -94,7 +110,7 @@ func mountES2Plus(ctx context.Context, r chi.Router, cfg config.Config, db *stor
 		return err
 	}
 	auth := es2plus.Any(jwtAuth, es2plus.NewClientCertAuthenticator(reg))
-	es2plus.Routes(r, orders.New(db, cfg.Address), auth, db, cfg.MaxBodyBytes, log)
+	es2plus.Routes(r, svc, auth, db, cfg.MaxBodyBytes, log)
 	return nil
 }
 
@@ -169,21 +185,31 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err
 	}
 
 	// Operators hear of each download step through the outbox; the deliverer sends it.
+	// SM-DS events (ES12) go through the same outbox.
 	a.deliverer = progress.NewDeliverer(a.db, progress.WithLogger(log))
+	es12 := &smds.Sender{Client: &http.Client{Timeout: 30 * time.Second}}
+	a.deliverer.Handle(smds.KindRegisterEvent, es12)
+	a.deliverer.Handle(smds.KindDeleteEvent, es12)
+	events := smds.NewRegistrar(cfg.Address)
 	notifier := progress.NewNotifier(cfg.Address)
 	svc, err := download.New(cfg.Address, creds, a.db, a.sessions,
 		download.WithSessionTTL(time.Duration(cfg.SessionTTL)), download.WithLogger(log),
-		download.WithProgress(notifier, a.deliverer.Wake))
+		download.WithProgress(notifier, a.deliverer.Wake), download.WithEvents(events))
 	if err != nil {
 		return nil, err
 	}
+	a.metrics = metrics.New(
+		metrics.WithSessionCount(a.sessions),
+		metrics.WithOutboxBacklog(metrics.CountFunc(a.db.CountPendingOutbox)),
+		metrics.WithLogger(log))
 	r := chi.NewRouter()
+	r.Use(a.metrics.Middleware) // outside the request log, so it counts the log's panic 500s too
 	r.Use(web.RequestLog(log))
 	r.Method("GET", "/healthz", web.Healthz())
 	r.Method("GET", "/readyz", web.Readyz(checks))
 	es9plus.Routes(r, svc, cfg.MaxBodyBytes, log)
 	if cfg.Operators != "" {
-		if err := mountES2Plus(ctx, r, cfg, a.db, log); err != nil {
+		if err := mountES2Plus(ctx, r, cfg, a.db, orders.New(a.db, cfg.Address, orders.WithEvents(events)), log); err != nil {
 			return nil, err
 		}
 		// Operators may authenticate with a client certificate; LPAs send none, which is fine.

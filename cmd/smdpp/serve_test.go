@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -240,11 +241,12 @@ func (s *server) profileState(t *testing.T, iccid string) store.State {
 // `smdpp order create`, and the test LPA downloading it over HTTPS into the virtual eUICC, on
 // NIST and brainpool eUICCs; each profile must end Installed.
 func TestServeDownload(t *testing.T) {
+	metricsAddr := freePort(t)
 	backends := []struct {
 		name  string
 		flags func(t *testing.T) []string
 	}{
-		{"sqlite+memory", func(*testing.T) []string { return nil }},
+		{"sqlite+memory", func(t *testing.T) []string { return []string{"--metrics-listen", metricsAddr} }},
 		{"postgres+redis", func(t *testing.T) []string {
 			return []string{"--database", testenv.FreshPostgres(t), "--redis", testenv.RedisURL(t)}
 		}},
@@ -272,6 +274,19 @@ func TestServeDownload(t *testing.T) {
 						t.Errorf("profile state %s, want Installed", got)
 					}
 				})
+			}
+			if b.name == "sqlite+memory" {
+				resp, err := http.Get("http://" + metricsAddr + "/metrics")
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				for _, want := range []string{`function="getBoundProfilePackage"`, `outcome="success"`, "smdpp_rsp_sessions", "smdpp_outbox_pending"} {
+					if !strings.Contains(string(body), want) {
+						t.Errorf("/metrics lacks %s", want)
+					}
+				}
 			}
 		})
 	}
