@@ -42,6 +42,13 @@ type Config struct {
 	// MetricsListen is a plain-HTTP address for /metrics (Prometheus); empty serves no metrics.
 	// Keep it off the public network: it shows operators and pool sizes.
 	MetricsListen string `json:"metricsListen"`
+	// RateLimit is the requests per second each client (IP address, or client certificate on
+	// ES2+) may make, with bursts of RateBurst; 0 turns the limit off.
+	RateLimit float64 `json:"rateLimit"`
+	RateBurst int     `json:"rateBurst"`
+	// MatchingIDGuesses is how many wrong matchingIds an eUICC may present in an hour before it is
+	// locked out for an hour.
+	MatchingIDGuesses int `json:"matchingIdGuesses"`
 	// SessionTTL is how long an RSP session may last from InitiateAuthentication to its end.
 	SessionTTL Duration `json:"sessionTTL"`
 	// MaxBodyBytes caps every request body.
@@ -77,16 +84,19 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 // Default returns the embedded defaults: everything local, nothing to install.
 func Default() Config {
 	return Config{
-		Listen:          "127.0.0.1:8443",
-		DataDir:         "smdpp-data",
-		SessionTTL:      Duration(5 * time.Minute),
-		MaxBodyBytes:    256 << 10,
-		ReadTimeout:     Duration(30 * time.Second),
-		WriteTimeout:    Duration(60 * time.Second),
-		IdleTimeout:     Duration(120 * time.Second),
-		ShutdownTimeout: Duration(15 * time.Second),
-		LogLevel:        "info",
-		LogFormat:       "text",
+		Listen:            "127.0.0.1:8443",
+		DataDir:           "smdpp-data",
+		SessionTTL:        Duration(5 * time.Minute),
+		RateLimit:         50,
+		RateBurst:         200,
+		MatchingIDGuesses: 10,
+		MaxBodyBytes:      256 << 10,
+		ReadTimeout:       Duration(30 * time.Second),
+		WriteTimeout:      Duration(60 * time.Second),
+		IdleTimeout:       Duration(120 * time.Second),
+		ShutdownTimeout:   Duration(15 * time.Second),
+		LogLevel:          "info",
+		LogFormat:         "text",
 	}
 }
 
@@ -107,6 +117,9 @@ var fields = []field{
 	{"operators", "JSON file of ES2+ operators: credentials and callback URLs (default: ES2+ off)", func(c *Config) flag.Value { return (*stringValue)(&c.Operators) }},
 	{"es2plus-audience", "audience ES2+ JWTs must carry (default: the SM-DP+ address)", func(c *Config) flag.Value { return (*stringValue)(&c.ES2PlusAudience) }},
 	{"metrics-listen", "plain-HTTP address for Prometheus /metrics, e.g. 127.0.0.1:9090 (default: off)", func(c *Config) flag.Value { return (*stringValue)(&c.MetricsListen) }},
+	{"rate-limit", "requests per second per client before HTTP 429; 0 is off", func(c *Config) flag.Value { return (*float64Value)(&c.RateLimit) }},
+	{"rate-burst", "burst of requests per client above the rate", func(c *Config) flag.Value { return (*intValue)(&c.RateBurst) }},
+	{"matching-id-guesses", "wrong matchingIds an eUICC may present per hour before an hour's lockout", func(c *Config) flag.Value { return (*intValue)(&c.MatchingIDGuesses) }},
 	{"session-ttl", "deadline of an RSP session", func(c *Config) flag.Value { return (*durationValue)(&c.SessionTTL) }},
 	{"max-body-bytes", "largest accepted request body", func(c *Config) flag.Value { return (*int64Value)(&c.MaxBodyBytes) }},
 	{"read-timeout", "HTTP read timeout", func(c *Config) flag.Value { return (*durationValue)(&c.ReadTimeout) }},
@@ -208,6 +221,12 @@ func (c *Config) Validate() error {
 	if c.SessionTTL <= 0 {
 		errs = append(errs, errors.New("session-ttl must be positive"))
 	}
+	if c.RateLimit < 0 || c.RateBurst < 1 {
+		errs = append(errs, errors.New("rate-limit must be 0 or more and rate-burst at least 1"))
+	}
+	if c.MatchingIDGuesses < 1 {
+		errs = append(errs, errors.New("matching-id-guesses must be at least 1"))
+	}
 	if c.MaxBodyBytes < 4096 {
 		errs = append(errs, errors.New("max-body-bytes must be at least 4096"))
 	}
@@ -244,5 +263,23 @@ func (i *int64Value) String() string { return strconv.FormatInt(int64(*i), 10) }
 func (i *int64Value) Set(v string) error {
 	p, err := strconv.ParseInt(v, 10, 64)
 	*i = int64Value(p)
+	return err
+}
+
+type intValue int
+
+func (i *intValue) String() string { return strconv.Itoa(int(*i)) }
+func (i *intValue) Set(v string) error {
+	p, err := strconv.Atoi(v)
+	*i = intValue(p)
+	return err
+}
+
+type float64Value float64
+
+func (f *float64Value) String() string { return strconv.FormatFloat(float64(*f), 'g', -1, 64) }
+func (f *float64Value) Set(v string) error {
+	p, err := strconv.ParseFloat(v, 64)
+	*f = float64Value(p)
 	return err
 }

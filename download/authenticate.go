@@ -270,14 +270,22 @@ func (s *Service) findOrder(ctx context.Context, matchingID, eid string) (store.
 		// FindProfiles leaves Package out; the BPP needs it later, the metadata now.
 		return s.db.GetProfile(ctx, found[0].ICCID)
 	}
+	if s.guesses != nil {
+		if _, locked := s.guesses.Locked(eid); locked {
+			// Refused like an unknown matchingId, without looking: the answer reveals nothing.
+			return store.Profile{}, st.New(st.SubjectMatchingID, st.ReasonRefused, "unknown matchingId")
+		}
+	}
 	p, err := s.db.GetProfileByMatchingID(ctx, matchingID)
 	if errors.Is(err, store.ErrNotFound) {
+		s.guessed(ctx, eid)
 		return store.Profile{}, st.New(st.SubjectMatchingID, st.ReasonRefused, "unknown matchingId")
 	}
 	if err != nil {
 		return store.Profile{}, fmt.Errorf("finding order by matchingId: %w", err)
 	}
 	if p.EID != "" && p.EID != eid {
+		s.guessed(ctx, eid)
 		return store.Profile{}, st.New(st.SubjectEID, st.ReasonRefused, "the order is bound to another EID")
 	}
 	if p.State != store.StateReleased {
@@ -287,6 +295,13 @@ func (s *Service) findOrder(ctx context.Context, matchingID, eid string) (store.
 		return store.Profile{}, st.New(st.SubjectDownloadOrder, st.ReasonMaxRetriesExceeded, "the order has used all its download attempts")
 	}
 	return p, nil
+}
+
+// guessed counts a wrong matchingId against the eUICC.
+func (s *Service) guessed(ctx context.Context, eid string) {
+	if s.guesses != nil && s.guesses.Fail(eid) {
+		s.log.WarnContext(ctx, "eUICC locked out after too many wrong matchingIds", "eid", eid)
+	}
 }
 
 // downloadLimit is the number of BPPs an order may get: the initial download plus the

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/smdpp/smdpp/certs"
 	"github.com/smdpp/smdpp/devpki"
+	"github.com/smdpp/smdpp/limits"
 	"github.com/smdpp/smdpp/orders"
 	"github.com/smdpp/smdpp/rsp"
 	st "github.com/smdpp/smdpp/status"
@@ -464,5 +466,31 @@ func TestRetriedGetBoundProfilePackage(t *testing.T) {
 				t.Errorf("profile %s after loading the retried BPP", p.State)
 			}
 		})
+	}
+}
+
+// TestMatchingIDGuessingLocksOut: after three wrong matchingIds the eUICC is refused even with
+// the right one, until the lock ends.
+func TestMatchingIDGuessingLocksOut(t *testing.T) {
+	guard, err := limits.NewAttempts(3, time.Hour, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, "NIST", WithMatchingIDGuard(guard))
+	_, mid := e.order(upp, orders.ConfirmOrderRequest{})
+	try := func(matchingID string) error {
+		ia, err := e.initiate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.AuthenticateClient(e.ctx, ia.TransactionID, e.authenticateServer(ia, matchingID))
+		return err
+	}
+	for i := 0; i < 3; i++ {
+		wantStatus(t, try(fmt.Sprintf("GUESS-%d", i)), st.SubjectMatchingID, st.ReasonRefused)
+	}
+	wantStatus(t, try(mid), st.SubjectMatchingID, st.ReasonRefused)
+	if _, locked := guard.Locked(e.cardCfg.EID); !locked {
+		t.Error("the EID is not locked")
 	}
 }

@@ -33,6 +33,8 @@ type Service struct {
 	progress      Progress
 	wake          func()
 	events        Events
+	// guesses locks out an EID that presents too many unknown matchingIds.
+	guesses MatchingIDGuard
 	// maxDownloads caps BPPs per order when its operator sets no re-download policy: the initial
 	// download plus four re-downloads.
 	maxDownloads int
@@ -52,6 +54,17 @@ func WithSessionTTL(d time.Duration) Option { return func(s *Service) { s.ttl = 
 
 // WithLogger sets the logger for audit events.
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// MatchingIDGuard counts wrong matchingIds per eUICC and locks out one that keeps guessing
+// (limits.Attempts implements it). The key is the EID, which AuthenticateClient has
+// authenticated, so a guesser needs a genuine eUICC for every few guesses.
+type MatchingIDGuard interface {
+	Fail(key string) (locked bool)
+	Locked(key string) (until time.Time, locked bool)
+}
+
+// WithMatchingIDGuard enables the matchingId guessing limit.
+func WithMatchingIDGuard(g MatchingIDGuard) Option { return func(s *Service) { s.guesses = g } }
 
 // WithMaxConfirmationCodeAttempts sets how many wrong confirmation codes end an order.
 func WithMaxConfirmationCodeAttempts(n int) Option { return func(s *Service) { s.maxCCAttempts = n } }

@@ -27,6 +27,7 @@ import (
 	"github.com/smdpp/smdpp/es2plus"
 	"github.com/smdpp/smdpp/es9plus"
 	"github.com/smdpp/smdpp/hsm"
+	"github.com/smdpp/smdpp/limits"
 	"github.com/smdpp/smdpp/metrics"
 	"github.com/smdpp/smdpp/orders"
 	"github.com/smdpp/smdpp/progress"
@@ -192,7 +193,11 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err
 	a.deliverer.Handle(smds.KindDeleteEvent, es12)
 	events := smds.NewRegistrar(cfg.Address)
 	notifier := progress.NewNotifier(cfg.Address)
-	svc, err := download.New(cfg.Address, creds, a.db, a.sessions,
+	guesses, err := limits.NewAttempts(cfg.MatchingIDGuesses, time.Hour, time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := download.New(cfg.Address, creds, a.db, a.sessions, download.WithMatchingIDGuard(guesses),
 		download.WithSessionTTL(time.Duration(cfg.SessionTTL)), download.WithLogger(log),
 		download.WithProgress(notifier, a.deliverer.Wake), download.WithEvents(events))
 	if err != nil {
@@ -205,6 +210,13 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err
 	r := chi.NewRouter()
 	r.Use(a.metrics.Middleware) // outside the request log, so it counts the log's panic 500s too
 	r.Use(web.RequestLog(log))
+	if cfg.RateLimit > 0 {
+		rl, err := limits.NewRateLimiter(cfg.RateLimit, cfg.RateBurst)
+		if err != nil {
+			return nil, err
+		}
+		r.Use(rl.Middleware(limits.ClientCertOrIP, nil))
+	}
 	r.Method("GET", "/healthz", web.Healthz())
 	r.Method("GET", "/readyz", web.Readyz(checks))
 	es9plus.Routes(r, svc, cfg.MaxBodyBytes, log)

@@ -291,3 +291,27 @@ func TestServeDownload(t *testing.T) {
 		})
 	}
 }
+
+// TestServeRateLimit: a client over its rate gets HTTP 429 with Retry-After.
+func TestServeRateLimit(t *testing.T) {
+	s := startServer(t, "--rate-limit", "0.5", "--rate-burst", "3")
+	client := s.httpClient(t, "nist")
+	limited := 0
+	for range 6 {
+		resp, err := client.Get("https://" + s.addr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited++
+			if resp.Header.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+		}
+	}
+	// startServer's readiness probes used part of the burst; at least the last calls are refused.
+	if limited < 3 {
+		t.Errorf("%d of 6 calls limited, want at least 3", limited)
+	}
+}
