@@ -494,3 +494,40 @@ func TestMatchingIDGuessingLocksOut(t *testing.T) {
 		t.Error("the EID is not locked")
 	}
 }
+
+// TestExpireStrandedDownloads: an order whose BPP was sent but whose session vanished returns
+// to Released after the session TTL, and can then be downloaded.
+func TestExpireStrandedDownloads(t *testing.T) {
+	e := newEnv(t, "NIST", WithSessionTTL(time.Minute))
+	iccid, mid := e.order(upp, orders.ConfirmOrderRequest{})
+	ia, ac := e.upToAuthenticated(mid)
+	if _, err := e.svc.GetBoundProfilePackage(e.ctx, ia.TransactionID, e.prepareDownload(ac, nil)); err != nil {
+		t.Fatal(err)
+	}
+	// The session store loses the session (a restart with memory sessions).
+	if err := e.sessions.Delete(e.ctx, ia.TransactionID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.svc.ExpireDownloads(e.ctx); err != nil || n != 0 {
+		t.Fatalf("expired %d (%v) before the TTL", n, err)
+	}
+	e.clock.Advance(2 * time.Minute)
+	if n, err := e.svc.ExpireDownloads(e.ctx); err != nil || n != 1 {
+		t.Fatalf("expired %d (%v), want 1", n, err)
+	}
+	if p := e.state(iccid); p.State != store.StateReleased || p.DownloadAttempts != 1 {
+		t.Fatalf("order %s with %d attempts, want Released with 1", p.State, p.DownloadAttempts)
+	}
+	e.newCard()
+	ia, ac = e.upToAuthenticated(mid)
+	bpp, err := e.svc.GetBoundProfilePackage(e.ctx, ia.TransactionID, e.prepareDownload(ac, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.HandleNotification(e.ctx, e.load(bpp)); err != nil {
+		t.Fatal(err)
+	}
+	if p := e.state(iccid); p.State != store.StateInstalled {
+		t.Errorf("order %s after the second attempt", p.State)
+	}
+}

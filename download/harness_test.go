@@ -104,7 +104,7 @@ type env struct {
 func newEnv(t testing.TB, curve string, opts ...Option) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), clock: &clock{now: testNow}}
-	db, err := store.Open(e.ctx, filepath.Join(t.TempDir(), "smdpp.db"))
+	db, err := store.Open(e.ctx, filepath.Join(t.TempDir(), "smdpp.db"), store.WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

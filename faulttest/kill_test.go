@@ -37,14 +37,8 @@ func TestKillDuringES9Plus(t *testing.T) {
 			lpa.FunctionGetBoundProfilePackage, lpa.FunctionHandleNotification, lpa.FunctionCancelSession} {
 			for _, st := range []stage{forwarded, answered} {
 				c := tc{sessions: sessions, function: fn, stage: st}
-				switch {
-				case sessions == "memory" && fn == lpa.FunctionGetBoundProfilePackage:
-					// The BPP may have been sent (always when answered) and the session is gone.
-					c.bugs = []knownBug{bugSessionLossStrandsOrder}
-				case sessions == "memory" && fn == lpa.FunctionHandleNotification && st == forwarded:
+				if sessions == "memory" && fn == lpa.FunctionHandleNotification && st == forwarded {
 					c.bugs = []knownBug{bugPIRAfterSessionLoss}
-				case fn == lpa.FunctionCancelSession && st == forwarded:
-					c.bugs = []knownBug{bugLostCancelStrandsOrder, bugSessionLossStrandsOrder}
 				}
 				cases = append(cases, c)
 			}

@@ -63,6 +63,8 @@ func serve(ctx context.Context, args []string) error {
 		"ciCertificates", app.ciFiles,
 		"health", "/healthz /readyz")
 	go app.deliverer.Run(ctx)
+	// Orders whose session ended between the BPP and its result go back for another attempt.
+	go app.download.RunExpiry(ctx, max(time.Duration(cfg.SessionTTL)/2, time.Second))
 	if cfg.MetricsListen != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsListen)
 		if err != nil {
@@ -92,6 +94,7 @@ type app struct {
 	handler      *chi.Mux
 	tls          *tls.Config
 	deliverer    *progress.Deliverer
+	download     *download.Service
 	metrics      *metrics.Metrics
 	closers      []func() error
 }
@@ -187,7 +190,9 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err
 
 	// Operators hear of each download step through the outbox; the deliverer sends it.
 	// SM-DS events (ES12) go through the same outbox.
-	a.deliverer = progress.NewDeliverer(a.db, progress.WithLogger(log))
+	// A short lease: a message claimed by a replica that dies waits this long before another
+	// replica sends it, holding up that ICCID's later notifications.
+	a.deliverer = progress.NewDeliverer(a.db, progress.WithLogger(log), progress.WithLease(20*time.Second))
 	es12 := &smds.Sender{Client: &http.Client{Timeout: 30 * time.Second}}
 	a.deliverer.Handle(smds.KindRegisterEvent, es12)
 	a.deliverer.Handle(smds.KindDeleteEvent, es12)
@@ -197,7 +202,7 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err
 	if err != nil {
 		return nil, err
 	}
-	svc, err := download.New(cfg.Address, creds, a.db, a.sessions, download.WithMatchingIDGuard(guesses),
+	a.download, err = download.New(cfg.Address, creds, a.db, a.sessions, download.WithMatchingIDGuard(guesses),
 		download.WithSessionTTL(time.Duration(cfg.SessionTTL)), download.WithLogger(log),
 		download.WithProgress(notifier, a.deliverer.Wake), download.WithEvents(events))
 	if err != nil {
@@ -219,7 +224,7 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err
 	}
 	r.Method("GET", "/healthz", web.Healthz())
 	r.Method("GET", "/readyz", web.Readyz(checks))
-	es9plus.Routes(r, svc, cfg.MaxBodyBytes, log)
+	es9plus.Routes(r, a.download, cfg.MaxBodyBytes, log)
 	if cfg.Operators != "" {
 		if err := mountES2Plus(ctx, r, cfg, a.db, orders.New(a.db, cfg.Address, orders.WithEvents(events)), log); err != nil {
 			return nil, err
