@@ -92,38 +92,46 @@ func (s *Service) DownloadOrder(ctx context.Context, operatorID string, req Down
 		to = store.StateLinked
 	}
 	bind := func(p *store.Profile) error { p.EID = req.EID; return nil }
-	if req.ICCID == "" {
-		if req.ProfileType == "" {
-			return "", st.New(st.SubjectProfileType, st.ReasonMandatoryElementMissing, "iccid or profileType is required")
-		}
-		p, err := s.db.AllocateProfile(ctx, operatorID, req.ProfileType, func(p *store.Profile) error {
-			p.State = to
-			return bind(p)
-		})
-		if errors.Is(err, store.ErrPoolEmpty) {
-			return "", st.New(st.SubjectProfileType, st.ReasonUnavailable, "no Available profile of type "+req.ProfileType)
-		}
-		if err != nil {
+	if req.ICCID == "" && req.ProfileType == "" {
+		return "", st.New(st.SubjectProfileType, st.ReasonMandatoryElementMissing, "iccid or profileType is required")
+	}
+	if req.ICCID != "" {
+		if _, err := s.profile(ctx, operatorID, req.ICCID); err != nil {
 			return "", err
 		}
-		if p.State != to {
-			if p, err = s.db.TransitionProfile(ctx, p.ICCID, []store.State{store.StateAllocated}, to, nil); err != nil {
-				return "", err
+	}
+	var p store.Profile
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if req.ICCID == "" {
+			// The store allocates into Allocated; a known EID moves the order on to Linked.
+			if p, err = tx.AllocateProfile(ctx, operatorID, req.ProfileType, bind); err == nil && to != store.StateAllocated {
+				p, err = tx.TransitionProfile(ctx, p.ICCID, []store.State{store.StateAllocated}, to, nil)
 			}
+		} else {
+			p, err = tx.TransitionProfile(ctx, req.ICCID, []store.State{store.StateAvailable}, to, bind)
 		}
-		return p.ICCID, nil
-	}
-	if _, err := s.profile(ctx, operatorID, req.ICCID); err != nil {
-		return "", err
-	}
-	p, err := s.db.TransitionProfile(ctx, req.ICCID, []store.State{store.StateAvailable}, to, bind)
-	if errors.Is(err, store.ErrWrongState) {
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, p, "ordered", "DownloadOrder")
+	})
+	switch {
+	case errors.Is(err, store.ErrPoolEmpty):
+		return "", st.New(st.SubjectProfileType, st.ReasonUnavailable, "no Available profile of type "+req.ProfileType)
+	case errors.Is(err, store.ErrWrongState):
 		return "", st.New(st.SubjectICCID, st.ReasonAlreadyInUse, "the profile is not Available")
-	}
-	if err != nil {
+	case err != nil:
 		return "", err
 	}
 	return p.ICCID, nil
+}
+
+// audit records an operator's action on an order as an event (the usage and audit record) in the
+// transaction of the change.
+func (s *Service) audit(ctx context.Context, tx *store.Tx, p store.Profile, kind, detail string) error {
+	_, err := tx.RecordEvent(ctx, store.Event{At: s.now(), OperatorID: p.OperatorID, ICCID: p.ICCID, EID: p.EID, Kind: kind, Detail: detail})
+	return err
 }
 
 // ConfirmOrderRequest is the input of ES2+.ConfirmOrder (SGP.22 §5.3.2).
@@ -194,7 +202,10 @@ func (s *Service) ConfirmOrder(ctx context.Context, operatorID string, req Confi
 			}
 			return nil
 		})
-		if err != nil || p.SMDSAddress == "" {
+		if err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, p, "confirmed", fmt.Sprintf("ConfirmOrder releaseFlag=%t", req.ReleaseFlag)); err != nil || p.SMDSAddress == "" {
 			return err
 		}
 		return s.events.Register(ctx, tx, p)
@@ -215,7 +226,13 @@ func (s *Service) ReleaseProfile(ctx context.Context, operatorID, iccid string) 
 	if _, err := s.profile(ctx, operatorID, iccid); err != nil {
 		return err
 	}
-	_, err := s.db.TransitionProfile(ctx, iccid, []store.State{store.StateConfirmed}, store.StateReleased, nil)
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		p, err := tx.TransitionProfile(ctx, iccid, []store.State{store.StateConfirmed}, store.StateReleased, nil)
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, p, "released", "ReleaseProfile")
+	})
 	if errors.Is(err, store.ErrWrongState) {
 		return st.Wrap(st.SubjectICCID, st.ReasonNotAllowed, "only a Confirmed order can be released", err)
 	}
@@ -266,7 +283,11 @@ func (s *Service) CancelOrder(ctx context.Context, operatorID string, req Cancel
 			}
 			return nil
 		})
-		if err != nil || before.SMDSAddress == "" || s.events == nil {
+		if err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, before, "order-cancelled", "CancelOrder finalProfileStatusIndicator="+req.FinalProfileStatusIndicator); err != nil ||
+			before.SMDSAddress == "" || s.events == nil {
 			return err
 		}
 		return s.events.Delete(ctx, tx, before)
