@@ -49,6 +49,12 @@ type Config struct {
 	// MatchingIDGuesses is how many wrong matchingIds an eUICC may present in an hour before it is
 	// locked out for an hour.
 	MatchingIDGuesses int `json:"matchingIdGuesses"`
+	// AdminTokenFile holds the bearer token of the admin API under /admin (at least 16
+	// characters); empty disables the admin API.
+	AdminTokenFile string `json:"adminTokenFile"`
+	// ReleasedMaxAge returns a released order that was never downloaded to its pool after this
+	// long; 0 keeps released orders until the operator cancels them.
+	ReleasedMaxAge Duration `json:"releasedMaxAge"`
 	// SessionTTL is how long an RSP session may last from InitiateAuthentication to its end.
 	SessionTTL Duration `json:"sessionTTL"`
 	// MaxBodyBytes caps every request body.
@@ -120,6 +126,8 @@ var fields = []field{
 	{"rate-limit", "requests per second per client before HTTP 429; 0 is off", func(c *Config) flag.Value { return (*float64Value)(&c.RateLimit) }},
 	{"rate-burst", "burst of requests per client above the rate", func(c *Config) flag.Value { return (*intValue)(&c.RateBurst) }},
 	{"matching-id-guesses", "wrong matchingIds an eUICC may present per hour before an hour's lockout", func(c *Config) flag.Value { return (*intValue)(&c.MatchingIDGuesses) }},
+	{"admin-token-file", "file holding the admin API bearer token (default: admin API off)", func(c *Config) flag.Value { return (*stringValue)(&c.AdminTokenFile) }},
+	{"released-max-age", "return released, never downloaded orders to their pool after this long (0: never)", func(c *Config) flag.Value { return (*durationValue)(&c.ReleasedMaxAge) }},
 	{"session-ttl", "deadline of an RSP session", func(c *Config) flag.Value { return (*durationValue)(&c.SessionTTL) }},
 	{"max-body-bytes", "largest accepted request body", func(c *Config) flag.Value { return (*int64Value)(&c.MaxBodyBytes) }},
 	{"read-timeout", "HTTP read timeout", func(c *Config) flag.Value { return (*durationValue)(&c.ReadTimeout) }},

@@ -29,6 +29,8 @@ type Service struct {
 	rand    io.Reader
 	now     func() time.Time
 	events  Events
+	// allocated runs after a committed DownloadOrder; its failure is the caller's to log only.
+	allocated func(ctx context.Context, iccid string) error
 }
 
 // Events registers and deletes an order's SM-DS event (ES12, SGP.22 §5.8) inside the
@@ -40,6 +42,12 @@ type Events interface {
 
 // Option configures a Service.
 type Option func(*Service)
+
+// WithAllocated calls f after each committed DownloadOrder with the ICCID it took, so inventory
+// can check the pool's low-water mark (inventory.Service.CheckPoolOf).
+func WithAllocated(f func(ctx context.Context, iccid string) error) Option {
+	return func(s *Service) { s.allocated = f }
+}
 
 // WithEvents makes orders that name an SM-DS register their event with it.
 func WithEvents(e Events) Option { return func(s *Service) { s.events = e } }
@@ -123,6 +131,11 @@ func (s *Service) DownloadOrder(ctx context.Context, operatorID string, req Down
 		return "", st.New(st.SubjectICCID, st.ReasonAlreadyInUse, "the profile is not Available")
 	case err != nil:
 		return "", err
+	}
+	if s.allocated != nil {
+		// The order stands whatever the pool check says; a failed check is retried by the
+		// inventory's periodic round.
+		_ = s.allocated(ctx, p.ICCID)
 	}
 	return p.ICCID, nil
 }

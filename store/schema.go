@@ -116,7 +116,8 @@ func (db *DB) migrate(ctx context.Context) error {
 		case current == SchemaVersion:
 			return nil
 		}
-		if err := g.AutoMigrate(&operatorRow{}, &profileRow{}, &functionCallRow{}, &outboxRow{}, &eventRow{}); err != nil {
+		if err := g.AutoMigrate(&operatorRow{}, &profileRow{}, &functionCallRow{}, &outboxRow{}, &eventRow{},
+			&profileInventoryRow{}, &poolThresholdRow{}); err != nil {
 			return err
 		}
 		return g.Clauses(clause.OnConflict{DoNothing: true}).

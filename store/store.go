@@ -34,7 +34,9 @@ import (
 // SchemaVersion is the version of the schema this build creates and understands. Open records it
 // in the schema_versions table, migrates only a database that records an older version (or none),
 // and refuses one that records a newer version. Any change to a table must increment it.
-const SchemaVersion = 1
+//
+// Version 2 adds the inventory tables profile_inventory and pool_thresholds (pools.go).
+const SchemaVersion = 2
 
 // Backend names, as returned by [DB.Backend].
 const (

@@ -3,6 +3,9 @@
 //	smdpp serve [flags]          run the HTTPS SM-DP+ (ES9+, ES2+, health)
 //	smdpp pki init [flags]       write a development PKI (CI, DPauth, DPpb, DPtls, EUM, eUICCs)
 //	smdpp order create [flags]   import a profile package, order and release it, print its activation code
+//	smdpp import [flags]         bulk-import personalised profiles into a pool
+//	smdpp usage [flags]          export an operator's usage records
+//	smdpp pools [flags]          show pool levels and low-water marks
 //
 // Run a command with --help for its flags. This package only wires the others together.
 package main
@@ -23,6 +26,9 @@ commands:
   serve       run the SM-DP+ (HTTPS: ES9+, ES2+, /healthz, /readyz)
   pki init    write a development PKI for one curve (nist or brainpool)
   order create  import a profile package, order and release it, print its activation code
+  import      bulk-import personalised profiles from a CSV or JSON file into a pool (--dry-run first)
+  usage       export an operator's usage records (CSV or JSON) for a time range
+  pools       show pool levels and low-water marks
 
 Run "smdpp <command> --help" for the flags of a command.
 `
@@ -58,6 +64,12 @@ func run(ctx context.Context, args []string) error {
 			return errors.New(`usage: smdpp order create [flags]`)
 		}
 		return orderCreate(ctx, args[2:])
+	case "import":
+		return inventoryImport(ctx, args[1:])
+	case "usage":
+		return inventoryUsage(ctx, args[1:])
+	case "pools":
+		return inventoryPools(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(os.Stdout, usage)
 		return nil

@@ -21,12 +21,14 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/smdpp/smdpp/admin"
 	"github.com/smdpp/smdpp/config"
 	"github.com/smdpp/smdpp/devpki"
 	"github.com/smdpp/smdpp/download"
 	"github.com/smdpp/smdpp/es2plus"
 	"github.com/smdpp/smdpp/es9plus"
 	"github.com/smdpp/smdpp/hsm"
+	"github.com/smdpp/smdpp/inventory"
 	"github.com/smdpp/smdpp/limits"
 	"github.com/smdpp/smdpp/metrics"
 	"github.com/smdpp/smdpp/orders"
@@ -65,6 +67,7 @@ func serve(ctx context.Context, args []string) error {
 	go app.deliverer.Run(ctx)
 	// Orders whose session ended between the BPP and its result go back for another attempt.
 	go app.download.RunExpiry(ctx, max(time.Duration(cfg.SessionTTL)/2, time.Second))
+	go app.inventory.Run(ctx, inventory.RunConfig{Interval: time.Minute, ReleasedMaxAge: time.Duration(cfg.ReleasedMaxAge)})
 	if cfg.MetricsListen != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsListen)
 		if err != nil {
@@ -94,6 +97,7 @@ type app struct {
 	handler      *chi.Mux
 	tls          *tls.Config
 	deliverer    *progress.Deliverer
+	inventory    *inventory.Service
 	download     *download.Service
 	metrics      *metrics.Metrics
 	closers      []func() error
@@ -208,9 +212,23 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err
 	if err != nil {
 		return nil, err
 	}
+	a.inventory = inventory.New(a.db)
 	a.metrics = metrics.New(
 		metrics.WithSessionCount(a.sessions),
 		metrics.WithOutboxBacklog(metrics.CountFunc(a.db.CountPendingOutbox)),
+		metrics.WithPoolLevels(metrics.PoolCounterFunc(func(ctx context.Context) ([]metrics.PoolLevel, error) {
+			levels, err := a.db.PoolLevels(ctx, "")
+			if err != nil {
+				return nil, err
+			}
+			var out []metrics.PoolLevel
+			for _, l := range levels {
+				for state, n := range l.Counts {
+					out = append(out, metrics.PoolLevel{OperatorID: l.OperatorID, ProfileType: l.ProfileType, Region: l.Region, State: string(state), Count: n})
+				}
+			}
+			return out, nil
+		})),
 		metrics.WithLogger(log))
 	r := chi.NewRouter()
 	r.Use(a.metrics.Middleware) // outside the request log, so it counts the log's panic 500s too
@@ -226,11 +244,23 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err
 	r.Method("GET", "/readyz", web.Readyz(checks))
 	es9plus.Routes(r, a.download, cfg.MaxBodyBytes, log)
 	if cfg.Operators != "" {
-		if err := mountES2Plus(ctx, r, cfg, a.db, orders.New(a.db, cfg.Address, orders.WithEvents(events)), log); err != nil {
+		ordersSvc := orders.New(a.db, cfg.Address, orders.WithEvents(events), orders.WithAllocated(a.inventory.CheckPoolOf))
+		if err := mountES2Plus(ctx, r, cfg, a.db, ordersSvc, log); err != nil {
 			return nil, err
 		}
 		// Operators may authenticate with a client certificate; LPAs send none, which is fine.
 		a.tls.ClientAuth = tls.RequestClientCert
+	}
+	if cfg.AdminTokenFile != "" {
+		token, err := os.ReadFile(cfg.AdminTokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("admin token: %w", err)
+		}
+		api, err := admin.New(a.db, a.inventory, strings.TrimSpace(string(token)), admin.WithLogger(log))
+		if err != nil {
+			return nil, err
+		}
+		r.Mount("/admin", api.Handler())
 	}
 	a.handler = r
 	return a, nil

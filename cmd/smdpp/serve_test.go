@@ -315,3 +315,46 @@ func TestServeRateLimit(t *testing.T) {
 		t.Errorf("%d of 6 calls limited, want at least 3", limited)
 	}
 }
+
+// TestServeAdminAPI: the admin API answers only with its bearer token, and sees the orders and
+// usage the server recorded.
+func TestServeAdminAPI(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "admin.token")
+	const token = "test-admin-token-0123456789"
+	os.WriteFile(tokenFile, []byte(token+"\n"), 0o600)
+	s := startServer(t, "--admin-token-file", tokenFile)
+	eid := firstEID(t, s.pkiDir("nist"))
+	iccid, code := s.order(t, "TS48V5-SAIP2-3-NOBERTLV-UNIQUE.der", "--eid", eid)
+	if _, err := s.download(t, "nist", eid, code, lpa.DownloadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	client := s.httpClient(t, "nist")
+	get := func(path, tok string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, "https://"+s.addr+"/admin"+path, nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/profiles?iccid="+iccid, ""); code != http.StatusUnauthorized {
+		t.Errorf("no token: HTTP %d", code)
+	}
+	if code, _ := get("/profiles?iccid="+iccid, "wrong-token-wrong-token"); code != http.StatusUnauthorized {
+		t.Errorf("wrong token: HTTP %d", code)
+	}
+	if code, body := get("/profiles?iccid="+iccid, token); code != 200 || !strings.Contains(body, "Installed") {
+		t.Errorf("profiles: %d %s", code, body)
+	}
+	from := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	to := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	if code, body := get("/usage?operator=default&format=csv&from="+from+"&to="+to, token); code != 200 || !strings.Contains(body, iccid) {
+		t.Errorf("usage: %d %s", code, body)
+	}
+}
