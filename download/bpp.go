@@ -210,6 +210,7 @@ func (s *Service) markDownloaded(ctx context.Context, sess *session.Session, ots
 		mutate: func(p *store.Profile) error {
 			p.DownloadAttempts++
 			p.EID = sess.EID
+			p.EUICCCertificate = sess.EUICCCertificate
 			return nil
 		},
 		kind: "downloaded", point: progress.PointBPPDownload,

@@ -531,3 +531,37 @@ func TestExpireStrandedDownloads(t *testing.T) {
 		t.Errorf("order %s after the second attempt", p.State)
 	}
 }
+
+// TestLateInstallationResult: a ProfileInstallationResult that arrives after the session is gone
+// (a restart, or after the order expired back to Released) is verified with the eUICC
+// certificate kept on the order and installs it; a forged one is refused.
+func TestLateInstallationResult(t *testing.T) {
+	for _, expired := range []bool{false, true} {
+		t.Run(fmt.Sprintf("expired=%t", expired), func(t *testing.T) {
+			e := newEnv(t, "NIST", WithSessionTTL(time.Minute))
+			iccid, mid := e.order(upp, orders.ConfirmOrderRequest{})
+			ia, ac := e.upToAuthenticated(mid)
+			bpp, err := e.svc.GetBoundProfilePackage(e.ctx, ia.TransactionID, e.prepareDownload(ac, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pir := e.load(bpp)
+			e.sessions.Delete(e.ctx, ia.TransactionID)
+			if expired {
+				e.clock.Advance(2 * time.Minute)
+				if n, err := e.svc.ExpireDownloads(e.ctx); err != nil || n != 1 {
+					t.Fatalf("expired %d, %v", n, err)
+				}
+			}
+			forged := bytes.Clone(pir)
+			forged[len(forged)-1] ^= 1
+			wantStatus(t, e.svc.HandleNotification(e.ctx, forged), st.SubjectEUICC, st.ReasonVerificationFailed)
+			if err := e.svc.HandleNotification(e.ctx, pir); err != nil {
+				t.Fatal(err)
+			}
+			if p := e.state(iccid); p.State != store.StateInstalled {
+				t.Errorf("order %s, want Installed", p.State)
+			}
+		})
+	}
+}

@@ -43,24 +43,39 @@ func (s *Service) HandleNotification(ctx context.Context, pendingNotification []
 func (s *Service) handleInstallationResult(ctx context.Context, pir *rsp.ProfileInstallationResult, raw []byte) error {
 	data := &pir.ProfileInstallationResultData
 	web.AddLog(ctx, slog.String("transactionId", fmt.Sprintf("%X", data.TransactionID)), slog.Int64("seqNumber", data.NotificationMetadata.SeqNumber))
+	notified := iccidDigits(data.NotificationMetadata.Iccid)
+	// The result belongs to the session's order; once the session is gone (a restart, an
+	// expired session, a late retry by the LPA) to the order named by the notification, whose
+	// BPP's eUICC certificate was kept for this. The signature decides either way.
+	from := []store.State{store.StateDownloaded}
+	var iccid, eid string
+	var certDER []byte
 	sess, err := s.sessions.Get(ctx, data.TransactionID)
-	if errors.Is(err, session.ErrNotFound) {
-		// A replay after the session ended, or a session we never had: nothing to verify against.
-		web.AddLog(ctx, slog.String("notification", "no session; acknowledged"))
-		return nil
-	}
-	if err != nil {
+	switch {
+	case err == nil:
+		iccid, eid, certDER = sess.ICCID, sess.EID, sess.EUICCCertificate
+		if notified != "" && notified != iccid {
+			return st.New(st.SubjectICCID, st.ReasonInvalid, "the notification's ICCID is not the session's profile")
+		}
+	case errors.Is(err, session.ErrNotFound):
+		p, err := s.db.GetProfile(ctx, notified)
+		if err != nil || len(p.EUICCCertificate) == 0 {
+			// Not an order of ours that got a BPP: nothing to verify against.
+			web.AddLog(ctx, slog.String("notification", "no session and no order; acknowledged"))
+			return nil
+		}
+		iccid, eid, certDER = p.ICCID, p.EID, p.EUICCCertificate
+		// The order may have been returned to Released when its session expired.
+		from = append(from, store.StateReleased)
+	default:
 		return fmt.Errorf("session store: %w", err)
 	}
-	euicc, err := certs.ParseCertificate(sess.EUICCCertificate)
+	euicc, err := certs.ParseCertificate(certDER)
 	if err != nil {
-		return fmt.Errorf("session's CERT.EUICC: %w", err)
+		return fmt.Errorf("CERT.EUICC of %s: %w", iccid, err)
 	}
 	if !certs.VerifyRaw(euicc.PublicKey, data.Raw, pir.EuiccSignPIR) {
 		return st.New(st.SubjectEUICC, st.ReasonVerificationFailed, "euiccSignPIR does not verify")
-	}
-	if iccid := data.NotificationMetadata.Iccid; iccid != nil && iccidDigits(iccid) != sess.ICCID {
-		return st.New(st.SubjectICCID, st.ReasonInvalid, "the notification's ICCID is not the session's profile")
 	}
 	to, detail := store.StateInstalled, "installed"
 	var reason, command *int
@@ -70,9 +85,12 @@ func (s *Service) handleInstallationResult(ctx context.Context, pir *rsp.Profile
 		reason, command = &r, &c
 		to, detail = store.StateError, fmt.Sprintf("bppCommandId %d, errorReason %d", c, r)
 		failure = st.New(st.SubjectProfile, st.ReasonExecutionError, "the eUICC could not install the profile: "+detail)
+		// A failed result after the order went back to Released changes nothing: the next
+		// attempt is already allowed.
+		from = []store.State{store.StateDownloaded}
 	}
 	_, err = s.record(ctx, step{
-		iccid: sess.ICCID, eid: sess.EID, from: []store.State{store.StateDownloaded}, to: to, final: true,
+		iccid: iccid, eid: eid, from: from, to: to, final: true,
 		mutate: func(p *store.Profile) error {
 			p.LastErrorReason, p.LastBppCommandID = reason, command
 			return nil
@@ -82,12 +100,14 @@ func (s *Service) handleInstallationResult(ctx context.Context, pir *rsp.Profile
 	})
 	switch {
 	case errors.Is(err, store.ErrWrongState):
-		web.AddLog(ctx, slog.String("notification", "profile already past Downloaded; acknowledged"))
+		web.AddLog(ctx, slog.String("notification", "order no longer awaiting this result; acknowledged"))
 	case err != nil:
 		return err
 	}
-	s.endSession(ctx, sess)
-	web.AddLog(ctx, slog.String("iccid", sess.ICCID), slog.String("result", detail))
+	if sess != nil {
+		s.endSession(ctx, sess)
+	}
+	web.AddLog(ctx, slog.String("iccid", iccid), slog.String("result", detail))
 	return nil
 }
 

@@ -14,9 +14,9 @@
 // resumed or failed with an SGP.22 status, and every progress callback delivered afterwards, in
 // order per ICCID. The package has no code besides its tests.
 //
-// Where the server falls short of that, the tests name the defect (knownBug in harness_test.go)
-// and log it instead of failing, so that the suite stays a gate for everything else; set
-// SMDPP_FAULTTEST_STRICT=1 to make those fail too. The tests need redis-server and PostgreSQL's
+// The defects these tests first found (orders stranded in Downloaded by a lost session or a lost
+// CancelSession, an installation result ignored after its session was lost) are fixed; the
+// tests now fail on any of them. They need redis-server and PostgreSQL's
 // initdb/pg_ctl (scripts/services.sh installs both): without them they are skipped, or fail
 // under CI=true. Run as root, PostgreSQL runs as the postgres user.
 package faulttest

@@ -270,32 +270,12 @@ func (e *env) finish(t *testing.T, d *device, iccid string, code activation.Code
 	return nil
 }
 
-// knownBug is a server defect these tests found (and may not fix: they report it). A scenario
-// that may hit one names it; its failure is then logged, not failed, unless
-// SMDPP_FAULTTEST_STRICT=1.
-type knownBug string
-
-const (
-	// bugPIRAfterSessionLoss: a Profile Installation Result delivered after the RSP session is
-	// lost is acknowledged but ignored (the server keeps no eUICC certificate to verify it with
-	// outside the session): the profile is installed on the card, and the order goes back to
-	// Released when its download expires instead of Installed. (Orders stranded by a lost session
-	// or a lost CancelSession are no longer a bug: download.ExpireDownloads returns them.)
-	bugPIRAfterSessionLoss knownBug = "pir-after-session-loss"
-)
-
-// expect checks err, the outcome of finish: nil passes; an error fails the test unless one of
-// bugs explains it.
-func expect(t *testing.T, err error, bugs ...knownBug) {
+// expect checks err, the outcome of finish: nil passes, an error fails the test.
+func expect(t *testing.T, err error) {
 	t.Helper()
-	if err == nil {
-		return
+	if err != nil {
+		t.Error(err)
 	}
-	if len(bugs) > 0 && os.Getenv("SMDPP_FAULTTEST_STRICT") != "1" {
-		t.Logf("KNOWN SERVER BUG %v (set SMDPP_FAULTTEST_STRICT=1 to fail on it): %v", bugs, err)
-		return
-	}
-	t.Error(err)
 }
 
 // downloadPoints maps the usage events the download service records (store.Event.Kind) to the

@@ -29,7 +29,6 @@ func TestKillDuringES9Plus(t *testing.T) {
 	type tc struct {
 		sessions, function string
 		stage              stage
-		bugs               []knownBug // server defects that may explain a failure of finish
 	}
 	var cases []tc
 	for _, sessions := range []string{"memory", "redis"} {
@@ -37,9 +36,6 @@ func TestKillDuringES9Plus(t *testing.T) {
 			lpa.FunctionGetBoundProfilePackage, lpa.FunctionHandleNotification, lpa.FunctionCancelSession} {
 			for _, st := range []stage{forwarded, answered} {
 				c := tc{sessions: sessions, function: fn, stage: st}
-				if sessions == "memory" && fn == lpa.FunctionHandleNotification && st == forwarded {
-					c.bugs = []knownBug{bugPIRAfterSessionLoss}
-				}
 				cases = append(cases, c)
 			}
 		}
@@ -107,7 +103,7 @@ func TestKillDuringES9Plus(t *testing.T) {
 			}
 		}
 
-		expect(t, e.finish(t, d, iccid, code, res), c.bugs...)
+		expect(t, e.finish(t, d, iccid, code, res))
 		states, want := e.checkOrders(t, 1)
 		t.Logf("order %s ended %s; operator callbacks %v", iccid, states[iccid], want[iccid])
 		e.checkCallbacks(t, want, 30*time.Second, expireStaleLeases)

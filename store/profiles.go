@@ -69,6 +69,9 @@ type Profile struct {
 	// failed ProfileInstallationResult (ES9+ HandleNotification, SGP.22 §5.6); nil when none.
 	LastErrorReason  *int
 	LastBppCommandID *int
+	// EUICCCertificate is CERT.EUICC of the eUICC the last BPP was bound to, kept so that its
+	// ProfileInstallationResult can be verified even after the RSP session is gone.
+	EUICCCertificate []byte
 	// Version is incremented by every change; TransitionProfile compares it.
 	Version   int64
 	CreatedAt time.Time
@@ -121,7 +124,8 @@ func toProfileRow(p Profile) profileRow {
 		ConfirmationCodeHash: p.ConfirmationCodeHash, CCAttempts: p.CCAttempts,
 		DownloadAttempts: p.DownloadAttempts, SMDSAddress: p.SMDSAddress, Package: p.Package,
 		LastErrorReason: copyInt(p.LastErrorReason), LastBppCommandID: copyInt(p.LastBppCommandID),
-		Version: p.Version, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		EUICCCertificate: p.EUICCCertificate,
+		Version:          p.Version, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 }
 
@@ -132,7 +136,8 @@ func (r profileRow) domain() Profile {
 		ConfirmationCodeHash: r.ConfirmationCodeHash, CCAttempts: r.CCAttempts,
 		DownloadAttempts: r.DownloadAttempts, SMDSAddress: r.SMDSAddress, Package: r.Package,
 		LastErrorReason: r.LastErrorReason, LastBppCommandID: r.LastBppCommandID,
-		Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		EUICCCertificate: r.EUICCCertificate,
+		Version:          r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
 
@@ -298,6 +303,7 @@ func (tx *Tx) update(ctx context.Context, p Profile, from []State, to State, mut
 	// old keeps its own copies of what mutate could change in place.
 	old := p
 	old.ConfirmationCodeHash, old.Package = bytes.Clone(p.ConfirmationCodeHash), bytes.Clone(p.Package)
+	old.EUICCCertificate = bytes.Clone(p.EUICCCertificate)
 	old.LastErrorReason, old.LastBppCommandID = copyInt(p.LastErrorReason), copyInt(p.LastBppCommandID)
 	p.State = to
 	if mutate != nil {
@@ -367,6 +373,7 @@ func changedColumns(old, r profileRow) map[string]any {
 	set("package", !equalBytes(r.Package, old.Package), r.Package)
 	set("last_error_reason", !equalPtr(r.LastErrorReason, old.LastErrorReason), r.LastErrorReason)
 	set("last_bpp_command_id", !equalPtr(r.LastBppCommandID, old.LastBppCommandID), r.LastBppCommandID)
+	set("euicc_certificate", !equalBytes(r.EUICCCertificate, old.EUICCCertificate), r.EUICCCertificate)
 	return cols
 }
 

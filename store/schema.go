@@ -47,6 +47,7 @@ type profileRow struct {
 	Package              []byte    `gorm:"column:package"`
 	LastErrorReason      *int      `gorm:"column:last_error_reason"`
 	LastBppCommandID     *int      `gorm:"column:last_bpp_command_id"`
+	EUICCCertificate     []byte    `gorm:"column:euicc_certificate"`
 	Version              int64     `gorm:"not null"`
 	CreatedAt            time.Time `gorm:"not null"`
 	UpdatedAt            time.Time `gorm:"not null"`

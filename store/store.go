@@ -36,7 +36,7 @@ import (
 // and refuses one that records a newer version. Any change to a table must increment it.
 //
 // Version 2 adds the inventory tables profile_inventory and pool_thresholds (pools.go).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Backend names, as returned by [DB.Backend].
 const (
