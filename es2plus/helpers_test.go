@@ -65,7 +65,7 @@ type env struct {
 	tokAud string
 }
 
-func newParty(t *testing.T, id string, withAlg bool) party {
+func newParty(t testing.TB, id string, withAlg bool) party {
 	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -82,7 +82,7 @@ func newParty(t *testing.T, id string, withAlg bool) party {
 	return party{id: id, key: key, cert: selfSigned(t, id)}
 }
 
-func selfSigned(t *testing.T, cn string) tls.Certificate {
+func selfSigned(t testing.TB, cn string) tls.Certificate {
 	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -98,7 +98,7 @@ func selfSigned(t *testing.T, cn string) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: priv}
 }
 
-func (p party) publicJWKS(t *testing.T) json.RawMessage {
+func (p party) publicJWKS(t testing.TB) json.RawMessage {
 	t.Helper()
 	pub, err := p.key.PublicKey()
 	if err != nil {
@@ -118,7 +118,7 @@ func (p party) fingerprint() string {
 
 // registryJSON is the operators file for parties a and b: A pins its client certificate in
 // openssl's colon form, B gives only a JWKS.
-func registryJSON(t *testing.T, a, b party) []byte {
+func registryJSON(t testing.TB, a, b party) []byte {
 	t.Helper()
 	var colon []string
 	fp := a.fingerprint()
@@ -201,7 +201,7 @@ func (l *lockedWriter) String() string {
 
 // token returns a bearer token of party p: iss = p.id, aud = the SM-DP+ address, valid for five
 // minutes, signed with p's key; mods change the claims before signing.
-func (e *env) token(t *testing.T, p party, mods ...func(jwt.Token)) string {
+func (e *env) token(t testing.TB, p party, mods ...func(jwt.Token)) string {
 	t.Helper()
 	now := time.Now()
 	tok, err := jwt.NewBuilder().Issuer(p.id).Audience([]string{e.tokAud}).IssuedAt(now).Expiration(now.Add(5 * time.Minute)).Build()
