@@ -139,7 +139,7 @@ func registryJSON(t testing.TB, a, b party) []byte {
 
 // newEnv starts an ES2+ server on backend b with operators A (ten profiles of typeA) and B
 // (five), authenticating by JWT (audience = address) and by client certificate.
-func newEnv(t *testing.T, b testenv.Database) *env {
+func newEnv(t testing.TB, b testenv.Database) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, b.NewDSN(t))

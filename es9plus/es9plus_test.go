@@ -154,3 +154,34 @@ func TestFunctionFailureIs200(t *testing.T) {
 		t.Errorf("handleNotification: %d %q", resp.StatusCode, body)
 	}
 }
+
+// FuzzFunctions posts arbitrary bodies to every ES9+ function: the answer is always 200, 204 or
+// 413, never a 5xx, and a 200 carries a functionExecutionStatus.
+func FuzzFunctions(f *testing.F) {
+	functions := []string{"initiateAuthentication", "authenticateClient", "getBoundProfilePackage", "handleNotification", "cancelSession"}
+	f.Add(uint8(0), `{"euiccChallenge":"AAAAAAAAAAAAAAAAAAAAAA==","euiccInfo1":"vyAA","smdpAddress":"a"}`)
+	f.Add(uint8(1), `{"transactionId":"AB","authenticateServerResponse":"vzgA"}`)
+	f.Add(uint8(2), `{"transactionId":"ab","prepareDownloadResponse":"vyEA"}`)
+	f.Add(uint8(3), `{"pendingNotification":"vzcA"}`)
+	f.Add(uint8(4), `{"transactionId":"00","cancelSessionResponse":"v0EA"}`)
+	f.Add(uint8(4), `{"transactionId":null,"x":[{}]}`)
+	r := chi.NewRouter()
+	Routes(r, &fakeService{}, 4096, slog.New(slog.DiscardHandler))
+	f.Fuzz(func(t *testing.T, fn uint8, body string) {
+		function := functions[int(fn)%len(functions)]
+		req := httptest.NewRequest(http.MethodPost, Prefix+"/"+function, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		switch rec.Code {
+		case 200:
+			var out web.Response
+			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Header.FunctionExecutionStatus.Status == "" {
+				t.Fatalf("200 without a functionExecutionStatus: %s", rec.Body)
+			}
+		case 204, 413:
+		default:
+			t.Fatalf("HTTP %d for %s %q", rec.Code, function, body)
+		}
+	})
+}
