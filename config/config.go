@@ -52,6 +52,9 @@ type Config struct {
 	// AdminTokenFile holds the bearer token of the admin API under /admin (at least 16
 	// characters); empty disables the admin API.
 	AdminTokenFile string `json:"adminTokenFile"`
+	// ConsolePasswords is a JSON file {"admin": HASH, "operators": {ID: HASH}} of bcrypt or
+	// argon2id password hashes for the web console under /console; empty disables the console.
+	ConsolePasswords string `json:"consolePasswords"`
 	// ReleasedMaxAge returns a released order that was never downloaded to its pool after this
 	// long; 0 keeps released orders until the operator cancels them.
 	ReleasedMaxAge Duration `json:"releasedMaxAge"`
@@ -127,6 +130,7 @@ var fields = []field{
 	{"rate-burst", "burst of requests per client above the rate", func(c *Config) flag.Value { return (*intValue)(&c.RateBurst) }},
 	{"matching-id-guesses", "wrong matchingIds an eUICC may present per hour before an hour's lockout", func(c *Config) flag.Value { return (*intValue)(&c.MatchingIDGuesses) }},
 	{"admin-token-file", "file holding the admin API bearer token (default: admin API off)", func(c *Config) flag.Value { return (*stringValue)(&c.AdminTokenFile) }},
+	{"console-passwords", "JSON file of console password hashes {admin, operators: {id: hash}} (default: console off)", func(c *Config) flag.Value { return (*stringValue)(&c.ConsolePasswords) }},
 	{"released-max-age", "return released, never downloaded orders to their pool after this long (0: never)", func(c *Config) flag.Value { return (*durationValue)(&c.ReleasedMaxAge) }},
 	{"session-ttl", "deadline of an RSP session", func(c *Config) flag.Value { return (*durationValue)(&c.SessionTTL) }},
 	{"max-body-bytes", "largest accepted request body", func(c *Config) flag.Value { return (*int64Value)(&c.MaxBodyBytes) }},

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/services.sh)"
 eval "$(scripts/softhsm.sh)"
+eval "$(scripts/browser.sh)"
 export CI=${CI:-}
 go vet ./...
 exec go test -count=1 -timeout 25m "$@" ./...

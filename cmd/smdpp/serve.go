@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"flag"
@@ -23,6 +25,7 @@ import (
 
 	"github.com/smdpp/smdpp/admin"
 	"github.com/smdpp/smdpp/config"
+	"github.com/smdpp/smdpp/console"
 	"github.com/smdpp/smdpp/devpki"
 	"github.com/smdpp/smdpp/download"
 	"github.com/smdpp/smdpp/es2plus"
@@ -243,8 +246,16 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err
 	r.Method("GET", "/healthz", web.Healthz())
 	r.Method("GET", "/readyz", web.Readyz(checks))
 	es9plus.Routes(r, a.download, cfg.MaxBodyBytes, log)
+	// ES2+ and the console act on orders through the same service.
+	ordersSvc := orders.New(a.db, cfg.Address, orders.WithEvents(events), orders.WithAllocated(a.inventory.CheckPoolOf))
+	if cfg.ConsolePasswords != "" {
+		auth, err := loadConsolePasswords(cfg.ConsolePasswords)
+		if err != nil {
+			return nil, err
+		}
+		console.Routes(r, console.Deps{DB: a.db, Orders: ordersSvc, Inventory: a.inventory, Auth: auth, Log: log})
+	}
 	if cfg.Operators != "" {
-		ordersSvc := orders.New(a.db, cfg.Address, orders.WithEvents(events), orders.WithAllocated(a.inventory.CheckPoolOf))
 		if err := mountES2Plus(ctx, r, cfg, a.db, ordersSvc, log); err != nil {
 			return nil, err
 		}
@@ -321,6 +332,24 @@ func loadDPtls(dir string, now time.Time, loadKey download.KeyLoader) (tls.Certi
 			leaf.NotBefore.Format(time.DateOnly), leaf.NotAfter.Format(time.DateOnly))
 	}
 	return tls.Certificate{Certificate: [][]byte{leaf.Raw}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// loadConsolePasswords reads the console's password hashes: {"admin": HASH, "operators": {ID: HASH}}.
+func loadConsolePasswords(path string) (*console.PasswordAuthenticator, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("console passwords: %w", err)
+	}
+	var f struct {
+		Admin     string            `json:"admin"`
+		Operators map[string]string `json:"operators"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("console passwords %s: %w", path, err)
+	}
+	return console.NewPasswordAuthenticator(f.Operators, f.Admin)
 }
 
 func isPKI(dir string) bool {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/smdpp/smdpp/activation"
 	"github.com/smdpp/smdpp/apdu"
+	"github.com/smdpp/smdpp/console"
 	"github.com/smdpp/smdpp/devpki"
 	"github.com/smdpp/smdpp/euicc"
 	"github.com/smdpp/smdpp/internal/testenv"
@@ -356,5 +358,35 @@ func TestServeAdminAPI(t *testing.T) {
 	to := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	if code, body := get("/usage?operator=default&format=csv&from="+from+"&to="+to, token); code != 200 || !strings.Contains(body, iccid) {
 		t.Errorf("usage: %d %s", code, body)
+	}
+}
+
+// TestServeConsole: with --console-passwords the console is mounted and signing in works.
+func TestServeConsole(t *testing.T) {
+	hash, err := console.HashPassword("operator-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "console.json")
+	data, _ := json.Marshal(map[string]any{"operators": map[string]string{"default": hash}})
+	os.WriteFile(file, data, 0o600)
+	s := startServer(t, "--console-passwords", file)
+	client := s.httpClient(t, "nist")
+	resp, err := client.Get("https://" + s.addr + console.Prefix + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), console.Prefix+"/login") {
+		t.Fatalf("console home without a session: HTTP %d to %q, want the sign-in page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, err = client.Get("https://" + s.addr + resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(strings.ToLower(string(body)), "password") {
+		t.Errorf("sign-in page: HTTP %d, no password field:\n%.300s", resp.StatusCode, body)
 	}
 }
