@@ -163,14 +163,18 @@ func (s *Service) AuthenticateClient(ctx context.Context, transactionID, authent
 		return nil, err
 	}
 	web.AddLog(ctx, slog.String("iccid", profile.ICCID))
-	if err := s.checkEligibility(profile, &signed.EuiccInfo2); err != nil {
+	pkg, err := parsePackage(profile)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkEligibility(pkg, &signed.EuiccInfo2); err != nil {
 		if _, rerr := s.record(ctx, step{iccid: profile.ICCID, eid: identity.EID, kind: "ineligible", detail: err.Error(),
 			point: progress.PointEligibility, failure: err}); rerr != nil {
 			s.log.WarnContext(ctx, "recording an ineligible eUICC", "iccid", profile.ICCID, "error", rerr)
 		}
 		return nil, err
 	}
-	metadata, err := s.profileMetadata(profile)
+	metadata, err := s.profileMetadata(profile, pkg)
 	if err != nil {
 		return nil, err
 	}
@@ -194,6 +198,7 @@ func (s *Service) AuthenticateClient(ctx context.Context, transactionID, authent
 		x.EUMCertificate = ok.EumCertificate
 		x.CCRequired = ccRequired
 		x.SmdpSignature2 = sig
+		x.ProfileMetadata = metadata
 		return nil
 	})
 	if err != nil {

@@ -180,16 +180,12 @@ func (s *Service) bind(sess *session.Session, p store.Profile, otsk *ecdsa.Priva
 	if err != nil {
 		return nil, err
 	}
-	metadata, err := s.profileMetadata(p)
-	if err != nil {
-		return nil, err
-	}
 	bspSession := bsp.NewSession(keys)
 	bpp := rsp.BoundProfilePackage{InitialiseSecureChannelRequest: isc}
 	if bpp.FirstSequenceOf87, err = bspSession.WrapSegments(0x87, configure); err != nil {
 		return nil, fmt.Errorf("protecting ConfigureISDP: %w", err)
 	}
-	if bpp.SequenceOf88, err = bspSession.WrapSegments(0x88, metadata); err != nil {
+	if bpp.SequenceOf88, err = bspSession.WrapSegments(0x88, sess.ProfileMetadata); err != nil {
 		return nil, fmt.Errorf("protecting StoreMetadata: %w", err)
 	}
 	if bpp.SequenceOf86, err = bspSession.WrapSegments(0x86, p.Package); err != nil {

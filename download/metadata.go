@@ -24,11 +24,7 @@ func parsePackage(p store.Profile) (*profiles.Package, error) {
 // profileMetadata is the StoreMetadataRequest (SGP.22 §5.5.3, §2.4.3) of an order: the ICCID
 // (as coded in EF.ICCID), names and class from its package, and notification addresses pointing
 // at this SM-DP+ for install, enable, disable and delete, so the LPA reports each to us (§2.4.4).
-func (s *Service) profileMetadata(p store.Profile) ([]byte, error) {
-	pkg, err := parsePackage(p)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) profileMetadata(p store.Profile, pkg *profiles.Package) ([]byte, error) {
 	md := pkg.Metadata()
 	class := rsp.ProfileClass(md.ProfileClass)
 	spn := md.ServiceProviderName
@@ -64,11 +60,7 @@ const (
 // (SGP.22 §3.1.3.1 eligibility check): the SAIP version it can install, and memory — the
 // package and its applets' JavaCard quotas (C7/D7, C8/D8) against the free non-volatile and
 // volatile memory in extCardResource, by the rules of profiles.Check.
-func (s *Service) checkEligibility(p store.Profile, info *rsp.EUICCInfo2) error {
-	pkg, err := parsePackage(p)
-	if err != nil {
-		return err
-	}
+func (s *Service) checkEligibility(pkg *profiles.Package, info *rsp.EUICCInfo2) error {
 	h := pkg.Header
 	supported := info.ProfileVersion
 	if h.MajorVersion > int(supported[0]) || (h.MajorVersion == int(supported[0]) && h.MinorVersion > int(supported[1])) {

@@ -104,6 +104,10 @@ func NewDeliverer(db *store.DB, opts ...DelivererOption) *Deliverer {
 // Call it before Run.
 func (d *Deliverer) Handle(kind string, s Sender) { d.senders[kind] = s }
 
+// wakeDelay is how long a woken Deliverer waits for further wake-ups before it claims: callbacks
+// go out at most this much later, and a busy server claims at most this often.
+const wakeDelay = 50 * time.Millisecond
+
 // Wake makes a running Deliverer look for due messages now instead of at its next poll; call it
 // after committing a transaction that enqueued messages.
 func (d *Deliverer) Wake() {
@@ -135,6 +139,13 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			return ctx.Err()
 		case <-d.wake:
 			t.Stop()
+			// Coalesce the wake-ups of a burst of downloads into one claim instead of a
+			// database round trip per committed step.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wakeDelay):
+			}
 		case <-t.C:
 		}
 	}

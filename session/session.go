@@ -139,6 +139,10 @@ type Session struct {
 	// EUMCertificate is CERT.EUM.ECDSA (DER).
 	EUMCertificate []byte
 
+	// ProfileMetadata is the StoreMetadataRequest (DER) sent in AuthenticateClient; the BPP
+	// carries the same bytes, so they are built once.
+	ProfileMetadata []byte
+
 	// SmdpSignature2 is the SM-DP+'s signature over smdpSigned2 (r‖s), which euiccSignature2
 	// covers too (SGP.22 §5.6.2), so GetBoundProfilePackage needs it.
 	SmdpSignature2 []byte
@@ -182,11 +186,11 @@ func (s *Session) Clone() *Session {
 }
 
 // byteFields lists the session's byte-slice fields, in encoding order.
-func (s *Session) byteFields() [10]*[]byte {
+func (s *Session) byteFields() [11]*[]byte {
 	return [...]*[]byte{
 		&s.TransactionID, &s.EuiccChallenge, &s.ServerChallenge, &s.CIPKID,
 		&s.EUICCCertificate, &s.EUMCertificate, &s.EuiccOtpk, &s.SmdpOtpk, &s.SmdpOtsk,
-		&s.SmdpSignature2,
+		&s.SmdpSignature2, &s.ProfileMetadata,
 	}
 }
 

@@ -157,6 +157,7 @@ func fullSession(t testing.TB, h *harness) *Session {
 	s.SmdpOtpk = append([]byte{0x04}, randBytes(t, 64)...)
 	s.SmdpOtsk = randBytes(t, 32)
 	s.SmdpSignature2 = randBytes(t, 64)
+	s.ProfileMetadata = randBytes(t, 120)
 	s.CCRequired = true
 	return s
 }
