@@ -16,9 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +24,7 @@ import (
 	"github.com/smdpp/smdpp/activation"
 	"github.com/smdpp/smdpp/apdu"
 	"github.com/smdpp/smdpp/euicc"
+	"github.com/smdpp/smdpp/internal/testenv"
 	"github.com/smdpp/smdpp/lpa"
 	"github.com/smdpp/smdpp/progress"
 	"github.com/smdpp/smdpp/status"
@@ -83,8 +82,6 @@ func writeOperators(t *testing.T, callback string) string {
 	return path
 }
 
-var activationRE = regexp.MustCompile(`activation code (LPA:\S+)`)
-
 // order runs `smdpp order create` for op1 against the server's database: the profile package
 // upp (from testdata/upp) is imported, ordered and released, with its activation code naming
 // the proxy. It returns the ICCID and the code.
@@ -96,16 +93,7 @@ func (e *env) order(t *testing.T, upp string, extra ...string) (string, activati
 	if err != nil {
 		t.Fatalf("smdpp order create: %v\n%s", err, out)
 	}
-	m := activationRE.FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("no activation code in %q", out)
-	}
-	code, err := activation.Parse(string(m[1]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	iccid := strings.TrimPrefix(strings.SplitN(string(out), "\n", 2)[0], "iccid ")
-	return iccid, code
+	return testenv.ParseOrderCreate(t, out)
 }
 
 // openDB opens the server's database for the checks (the store migrates nothing on an

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -82,20 +81,7 @@ func TestFlags(t *testing.T) {
 // smdppBinary is `smdpp` built once for the integration tests.
 var smdppBinary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "smdpp-loadgen-test")
-	if err != nil {
-		panic(err)
-	}
-	smdppBinary = filepath.Join(dir, "smdpp")
-	if out, err := exec.Command("go", "build", "-o", smdppBinary, "../smdpp").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building smdpp: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.RunWithSmdpp(m, "../smdpp", &smdppBinary) }
 
 type server struct {
 	addr, dataDir string

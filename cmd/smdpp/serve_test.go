@@ -6,14 +6,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -33,20 +31,7 @@ import (
 // binary is the smdpp command built once for the tests that run it as a process.
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "smdpp-bin")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "smdpp")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building smdpp: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.RunWithSmdpp(m, ".", &binary) }
 
 // server is a running `smdpp serve` process.
 type server struct {
@@ -178,8 +163,6 @@ func firstEID(t *testing.T, dir string) string {
 	return ""
 }
 
-var activationRE = regexp.MustCompile(`activation code (LPA:\S+)`)
-
 // order runs `smdpp order create` against the server's database and returns the ICCID and code.
 func (s *server) order(t *testing.T, upp string, extra ...string) (string, activation.Code) {
 	t.Helper()
@@ -189,16 +172,7 @@ func (s *server) order(t *testing.T, upp string, extra ...string) (string, activ
 	if err != nil {
 		t.Fatalf("smdpp order create: %v\n%s", err, out)
 	}
-	m := activationRE.FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("no activation code in %q", out)
-	}
-	code, err := activation.Parse(string(m[1]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	iccid := strings.TrimPrefix(strings.SplitN(string(out), "\n", 2)[0], "iccid ")
-	return iccid, code
+	return testenv.ParseOrderCreate(t, out)
 }
 
 // download runs the test LPA with the virtual eUICC eid of the given hierarchy.
