@@ -270,7 +270,7 @@ func TestServeDownload(t *testing.T) {
 
 // TestServeRateLimit: a client over its rate gets HTTP 429 with Retry-After.
 func TestServeRateLimit(t *testing.T) {
-	s := startServer(t, "--rate-limit", "0.5", "--rate-burst", "3")
+	s := startServer(t, "--rate-limit", "0.01", "--rate-burst", "3")
 	client := s.httpClient(t, "nist")
 	limited := 0
 	for range 6 {
