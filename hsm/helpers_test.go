@@ -8,11 +8,12 @@ import (
 	"errors"
 	"os"
 	"testing"
+
+	"github.com/smdpp/smdpp/internal/testenv"
 )
 
 // The tests run against the SoftHSM2 token scripts/softhsm.sh prepares.
 const (
-	envModule       = "SMDPP_TEST_PKCS11_MODULE"
 	envToken        = "SMDPP_TEST_PKCS11_TOKEN"
 	envPIN          = "SMDPP_TEST_PKCS11_PIN"
 	defaultTestTok  = "smdpp-test"
@@ -21,19 +22,9 @@ const (
 	missingTokLabel = "smdpp-no-such-token"
 )
 
-// testModulePath returns the PKCS#11 module the tests use. Like internal/testenv: without it the
-// test is skipped, except under CI=true, where it fails, so CI cannot pass without the HSM tests.
-func testModulePath(t testing.TB) string {
-	t.Helper()
-	if v := os.Getenv(envModule); v != "" {
-		return v
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not set: CI must run the HSM tests against SoftHSM (eval \"$(scripts/softhsm.sh)\")", envModule)
-	}
-	t.Skipf("%s is not set; run eval \"$(scripts/softhsm.sh)\" first", envModule)
-	return ""
-}
+// testModulePath returns the PKCS#11 module the tests use: without it a test is skipped, except
+// under CI=true, where it fails, so CI cannot pass without the HSM tests.
+func testModulePath(t testing.TB) string { return testenv.PKCS11Module(t) }
 
 func testToken() string { return envOr(envToken, defaultTestTok) }
 func testPIN() string   { return envOr(envPIN, defaultTestPIN) }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/smdpp/smdpp/devpki"
 	"github.com/smdpp/smdpp/hsm"
+	"github.com/smdpp/smdpp/internal/testenv"
 	"github.com/smdpp/smdpp/lpa"
 	"github.com/smdpp/smdpp/store"
 )
@@ -17,13 +18,7 @@ import (
 // TestServeWithHSMKeys: DPauth, DPpb and DPtls keys live in a PKCS#11 token (SoftHSM, set up by
 // scripts/softhsm.sh) and the key files name them by URI; downloads work as with file keys.
 func TestServeWithHSMKeys(t *testing.T) {
-	module := os.Getenv("SMDPP_TEST_PKCS11_MODULE")
-	if module == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SMDPP_TEST_PKCS11_MODULE is not set: CI must run the HSM test (scripts/test.sh sets it)")
-		}
-		t.Skip(`SMDPP_TEST_PKCS11_MODULE is not set; eval "$(scripts/softhsm.sh)" first`)
-	}
+	module := testenv.PKCS11Module(t)
 	token, pin := os.Getenv("SMDPP_TEST_PKCS11_TOKEN"), os.Getenv("SMDPP_TEST_PKCS11_PIN")
 	if token == "" {
 		token, pin = "smdpp-test", "1234"

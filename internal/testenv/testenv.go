@@ -23,6 +23,10 @@ func PostgresDSN(t testing.TB) string { return require(t, "SMDPP_TEST_POSTGRES_D
 // RedisURL returns the URL of the test Redis server (SMDPP_TEST_REDIS_URL).
 func RedisURL(t testing.TB) string { return require(t, "SMDPP_TEST_REDIS_URL") }
 
+// PKCS11Module returns the path of the SoftHSM PKCS#11 module scripts/softhsm.sh set up
+// (SMDPP_TEST_PKCS11_MODULE); its token and PIN are in SMDPP_TEST_PKCS11_TOKEN and _PIN.
+func PKCS11Module(t testing.TB) string { return require(t, "SMDPP_TEST_PKCS11_MODULE") }
+
 func require(t testing.TB, name string) string {
 	t.Helper()
 	if v := os.Getenv(name); v != "" {
@@ -31,7 +35,7 @@ func require(t testing.TB, name string) string {
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("%s is not set: CI must run this test against the real server (scripts/test.sh sets it)", name)
 	}
-	t.Skipf("%s is not set; run scripts/test.sh, or eval \"$(scripts/services.sh)\" first", name)
+	t.Skipf("%s is not set; run scripts/test.sh, or eval the scripts/services.sh and scripts/softhsm.sh output first", name)
 	return ""
 }
 
