@@ -96,7 +96,8 @@ func NewDeliverer(db *store.DB, opts ...DelivererOption) *Deliverer {
 	for _, o := range opts {
 		o(d)
 	}
-	d.senders[Kind] = &CallbackSender{DB: db, Client: d.client}
+	d.senders[Kind] = &CallbackSender{DB: db, Client: d.client, Path: Path}
+	d.senders[PoolLowKind] = &CallbackSender{DB: db, Client: d.client, Path: PoolLowPath}
 	return d
 }
 
@@ -221,12 +222,13 @@ func (d *Deliverer) backoff(attempt int) time.Duration {
 	return half + rand.N(half+1)
 }
 
-// CallbackSender POSTs HandleDownloadProgressInfo messages to the operator's callback URL (the
-// store's Operator.CallbackURL, read at each attempt). The operator must answer 204 No Content
-// (SGP.22 §6.5) or 200.
+// CallbackSender POSTs messages to the operator's callback URL (the store's
+// Operator.CallbackURL, read at each attempt) at Path: HandleDownloadProgressInfo, or the pool
+// alert. The operator must answer 204 No Content (SGP.22 §6.5) or 200.
 type CallbackSender struct {
 	DB     *store.DB
 	Client *http.Client
+	Path   string
 }
 
 var _ Sender = (*CallbackSender)(nil)
@@ -240,7 +242,7 @@ func (s *CallbackSender) Send(ctx context.Context, m store.OutboxMessage) error 
 	if op.CallbackURL == "" {
 		return errNoCallback
 	}
-	target, err := CallbackURL(op.CallbackURL)
+	target, err := callbackTarget(op.CallbackURL, s.Path)
 	if err != nil {
 		return err
 	}
@@ -265,14 +267,23 @@ func (s *CallbackSender) Send(ctx context.Context, m store.OutboxMessage) error 
 // CallbackURL returns where HandleDownloadProgressInfo goes for an operator's callback URL: the
 // URL itself when its path already ends in /handleDownloadProgressInfo, else the URL with Path
 // appended.
-func CallbackURL(base string) (string, error) {
+func CallbackURL(base string) (string, error) { return callbackTarget(base, Path) }
+
+// callbackTarget is the operator's endpoint for a path: the callback URL is the operator's ES2+
+// base, or already the HandleDownloadProgressInfo URL, whose suffix is then replaced.
+func callbackTarget(base, path string) (string, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return "", fmt.Errorf("progress: callback URL %q is not an http(s) URL", base)
 	}
-	if !strings.HasSuffix(u.Path, "/handleDownloadProgressInfo") {
-		u.Path = strings.TrimRight(u.Path, "/") + Path
-		u.RawPath = ""
+	if strings.HasSuffix(u.Path, "/handleDownloadProgressInfo") {
+		if path == Path {
+			return u.String(), nil
+		}
+		u.Path = strings.TrimSuffix(u.Path, Path)
+		u.Path = strings.TrimSuffix(u.Path, "/handleDownloadProgressInfo")
 	}
+	u.Path = strings.TrimRight(u.Path, "/") + path
+	u.RawPath = ""
 	return u.String(), nil
 }

@@ -215,7 +215,15 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err
 	if err != nil {
 		return nil, err
 	}
-	a.inventory = inventory.New(a.db)
+	// A pool falling below its low-water mark is logged, recorded, counted in /metrics and sent
+	// to the operator through the outbox, in the transaction that latches the alert.
+	a.inventory = inventory.New(a.db, inventory.WithLogger(log), inventory.WithLowWaterHook(
+		func(ctx context.Context, tx *store.Tx, p inventory.PoolAlert) error {
+			return notifier.EnqueuePoolLow(ctx, tx, progress.PoolLow{
+				OperatorID: p.Pool.OperatorID, ProfileType: p.Pool.ProfileType, Region: p.Pool.Region,
+				Available: p.Available, LowWater: p.LowWater,
+			}, p.At)
+		}))
 	a.metrics = metrics.New(
 		metrics.WithSessionCount(a.sessions),
 		metrics.WithOutboxBacklog(metrics.CountFunc(a.db.CountPendingOutbox)),
