@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -55,6 +56,8 @@ func (tx *Tx) CreateOperator(ctx context.Context, op Operator) (Operator, error)
 	if err := validateOperator(op); err != nil {
 		return Operator{}, err
 	}
+	tx.wroteOperators = true
+	tx.db.operators.forget(op.ID)
 	now := tx.db.now()
 	r := operatorRow{ID: op.ID, Name: op.Name, CallbackURL: op.CallbackURL, RedownloadLimit: op.RedownloadLimit,
 		CreatedAt: now, UpdatedAt: now}
@@ -69,13 +72,62 @@ func (db *DB) GetOperator(ctx context.Context, id string) (Operator, error) {
 	return read(ctx, db, func(tx *Tx) (Operator, error) { return tx.GetOperator(ctx, id) })
 }
 
-// GetOperator is DB.GetOperator inside tx.
+// GetOperator is DB.GetOperator inside tx. Operators are read at every step of every download
+// (callback URL, re-download limit) and change rarely, so reads are served from a cache for
+// operatorCacheTTL: a change made through this DB is seen at once, one made elsewhere (another
+// replica) within that time.
 func (tx *Tx) GetOperator(ctx context.Context, id string) (Operator, error) {
+	if op, ok := tx.db.operators.get(id, tx.db.now()); ok && !tx.wroteOperators {
+		return op, nil
+	}
 	var r operatorRow
 	if err := tx.q(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
 		return Operator{}, fmt.Errorf("store: get operator %s: %w", id, translate(err))
 	}
-	return r.domain(), nil
+	op := r.domain()
+	if !tx.wroteOperators {
+		tx.db.operators.put(op, tx.db.now())
+	}
+	return op, nil
+}
+
+// operatorCacheTTL bounds how stale a cached operator may be.
+const operatorCacheTTL = 5 * time.Second
+
+// operatorCache holds recently read operators; the zero value is empty and ready.
+type operatorCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedOperator
+}
+
+type cachedOperator struct {
+	op      Operator
+	expires time.Time
+}
+
+func (c *operatorCache) get(id string, now time.Time) (Operator, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[id]
+	if !ok || now.After(e.expires) {
+		return Operator{}, false
+	}
+	return e.op, true
+}
+
+func (c *operatorCache) put(op Operator, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]cachedOperator{}
+	}
+	c.entries[op.ID] = cachedOperator{op: op, expires: now.Add(operatorCacheTTL)}
+}
+
+func (c *operatorCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, id)
 }
 
 // ListOperators returns all operators ordered by ID.
@@ -107,6 +159,8 @@ func (tx *Tx) UpdateOperator(ctx context.Context, op Operator) (Operator, error)
 	if err := validateOperator(op); err != nil {
 		return Operator{}, err
 	}
+	tx.wroteOperators = true
+	tx.db.operators.forget(op.ID)
 	res := tx.q(ctx).Model(&operatorRow{}).Where("id = ?", op.ID).Updates(map[string]any{
 		"name":             op.Name,
 		"callback_url":     op.CallbackURL,

@@ -78,10 +78,11 @@ func (e *WrongStateError) Is(target error) bool { return target == ErrWrongState
 
 // DB is a handle on the database. It is safe for concurrent use.
 type DB struct {
-	backend string
-	writer  *gorm.DB // transactions and writes; on SQLite a single connection
-	reader  *gorm.DB // plain reads; on PostgreSQL the same pool as writer
-	now     func() time.Time
+	backend   string
+	writer    *gorm.DB // transactions and writes; on SQLite a single connection
+	reader    *gorm.DB // plain reads; on PostgreSQL the same pool as writer
+	now       func() time.Time
+	operators operatorCache
 }
 
 // Option configures Open.
@@ -278,6 +279,8 @@ func (db *DB) pools() []*gorm.DB {
 type Tx struct {
 	db *DB
 	g  *gorm.DB
+	// wroteOperators keeps this transaction's own, uncommitted operator rows out of the cache.
+	wroteOperators bool
 }
 
 // InTx runs fn in one transaction: it commits when fn returns nil and rolls back when fn returns
