@@ -565,3 +565,38 @@ func TestLateInstallationResult(t *testing.T) {
 		})
 	}
 }
+
+// TestFailedInstallIsRetried: an installation the eUICC reports as failed returns the order to
+// Released while the operator's re-download allowance lasts (here one re-download), and ends it
+// in Error after the last attempt.
+func TestFailedInstallIsRetried(t *testing.T) {
+	e := newEnv(t, "NIST")
+	iccid, mid := e.order(upp, orders.ConfirmOrderRequest{})
+	for attempt := 1; attempt <= 2; attempt++ {
+		e.newCard()
+		ia, ac := e.upToAuthenticated(mid)
+		bpp, err := e.svc.GetBoundProfilePackage(e.ctx, ia.TransactionID, e.prepareDownload(ac, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A flipped byte in the last profile segment: the card reports scp03tSecurityError.
+		tampered := bytes.Clone(bpp)
+		tampered[len(tampered)-1] ^= 1
+		pir := e.load(tampered)
+		var n rsp.PendingNotification
+		if err := n.Unmarshal(pir); err != nil || n.ProfileInstallationResult.ProfileInstallationResultData.ErrorResult == nil {
+			t.Fatalf("card result %x, %v: want an error result", pir, err)
+		}
+		if err := e.svc.HandleNotification(e.ctx, pir); err != nil {
+			t.Fatal(err)
+		}
+		want := store.StateReleased
+		if attempt == 2 {
+			want = store.StateError
+		}
+		p := e.state(iccid)
+		if p.State != want || p.LastErrorReason == nil || *p.LastErrorReason != int(rsp.ErrorReasonScp03tSecurityError) {
+			t.Fatalf("after failed install %d: %s, last error %v; want %s with scp03tSecurityError", attempt, p.State, p.LastErrorReason, want)
+		}
+	}
+}

@@ -80,22 +80,29 @@ func (s *Service) handleInstallationResult(ctx context.Context, pir *rsp.Profile
 	to, detail := store.StateInstalled, "installed"
 	var reason, command *int
 	var failure error
+	kind, final := string(store.StateInstalled), true
 	if e := data.ErrorResult; e != nil {
 		r, c := int(e.ErrorReason), int(e.BppCommandId)
 		reason, command = &r, &c
-		to, detail = store.StateError, fmt.Sprintf("bppCommandId %d, errorReason %d", c, r)
+		detail = fmt.Sprintf("bppCommandId %d, errorReason %d", c, r)
 		failure = st.New(st.SubjectProfile, st.ReasonExecutionError, "the eUICC could not install the profile: "+detail)
-		// A failed result after the order went back to Released changes nothing: the next
-		// attempt is already allowed.
+		kind = string(store.StateError)
+		// The re-download policy: the order goes back to Released while the operator's
+		// allowance has attempts left, and ends in Error only after the last one. A failed result
+		// after the order went back to Released changes nothing: the next attempt is allowed.
 		from = []store.State{store.StateDownloaded}
+		to, final = store.StateError, true
+		if p, err := s.db.GetProfile(ctx, iccid); err == nil && p.DownloadAttempts < s.downloadLimit(ctx, p) {
+			to, final = store.StateReleased, false
+		}
 	}
 	_, err = s.record(ctx, step{
-		iccid: iccid, eid: eid, from: from, to: to, final: true,
+		iccid: iccid, eid: eid, from: from, to: to, final: final,
 		mutate: func(p *store.Profile) error {
 			p.LastErrorReason, p.LastBppCommandID = reason, command
 			return nil
 		},
-		kind: string(to), detail: detail,
+		kind: kind, detail: detail,
 		point: progress.PointBPPInstallation, failure: failure, resultData: raw,
 	})
 	switch {
