@@ -309,6 +309,16 @@ func (s *Service) guessed(ctx context.Context, eid string) {
 	}
 }
 
+// afterFailedAttempt is where the re-download policy sends an order whose download attempt
+// failed (cancelled, expired, or not installed): back to Released while the operator's allowance
+// has attempts left, else Error, which ends the order.
+func (s *Service) afterFailedAttempt(ctx context.Context, p store.Profile) (to store.State, final bool) {
+	if p.DownloadAttempts >= s.downloadLimit(ctx, p) {
+		return store.StateError, true
+	}
+	return store.StateReleased, false
+}
+
 // downloadLimit is the number of BPPs an order may get: the initial download plus the
 // operator's re-download allowance.
 func (s *Service) downloadLimit(ctx context.Context, p store.Profile) int {

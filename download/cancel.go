@@ -86,10 +86,8 @@ func (s *Service) failAttempt(ctx context.Context, sess *session.Session, kind, 
 		point: progress.PointBPPDownload, failure: st.New(st.SubjectProfile, st.ReasonExecutionError, "download "+kind+": "+detail),
 	}
 	if p.State == store.StateDownloaded {
-		rec.from, rec.to = []store.State{store.StateDownloaded}, store.StateReleased
-		if p.DownloadAttempts >= s.downloadLimit(ctx, p) {
-			rec.to, rec.final = store.StateError, true
-		}
+		rec.from = []store.State{store.StateDownloaded}
+		rec.to, rec.final = s.afterFailedAttempt(ctx, p)
 	}
 	if _, err := s.record(ctx, rec); err != nil && !errors.Is(err, store.ErrWrongState) {
 		return err

@@ -32,12 +32,9 @@ func (s *Service) ExpireDownloads(ctx context.Context) (int, error) {
 		if p.UpdatedAt.After(cutoff) {
 			continue
 		}
-		to := store.StateReleased
-		if p.DownloadAttempts >= s.downloadLimit(ctx, p) {
-			to = store.StateError
-		}
+		to, final := s.afterFailedAttempt(ctx, p)
 		_, err := s.record(ctx, step{
-			iccid: p.ICCID, from: []store.State{store.StateDownloaded}, to: to, final: to == store.StateError,
+			iccid: p.ICCID, from: []store.State{store.StateDownloaded}, to: to, final: final,
 			kind: "expired", detail: "no installation result before the session ended",
 			point:   progress.PointBPPDownload,
 			failure: st.New(st.SubjectProfile, st.ReasonExecutionError, "the download ended without an installation result"),

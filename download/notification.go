@@ -87,13 +87,12 @@ func (s *Service) handleInstallationResult(ctx context.Context, pir *rsp.Profile
 		detail = fmt.Sprintf("bppCommandId %d, errorReason %d", c, r)
 		failure = st.New(st.SubjectProfile, st.ReasonExecutionError, "the eUICC could not install the profile: "+detail)
 		kind = string(store.StateError)
-		// The re-download policy: the order goes back to Released while the operator's
-		// allowance has attempts left, and ends in Error only after the last one. A failed result
-		// after the order went back to Released changes nothing: the next attempt is allowed.
+		// The re-download policy decides; a failed result after the order went back to Released
+		// changes nothing: the next attempt is already allowed.
 		from = []store.State{store.StateDownloaded}
 		to, final = store.StateError, true
-		if p, err := s.db.GetProfile(ctx, iccid); err == nil && p.DownloadAttempts < s.downloadLimit(ctx, p) {
-			to, final = store.StateReleased, false
+		if p, err := s.db.GetProfile(ctx, iccid); err == nil {
+			to, final = s.afterFailedAttempt(ctx, p)
 		}
 	}
 	_, err = s.record(ctx, step{
