@@ -19,6 +19,7 @@ import (
 
 	"github.com/smdpp/smdpp/internal/testenv"
 	"github.com/smdpp/smdpp/inventory"
+	"github.com/smdpp/smdpp/profiles"
 	"github.com/smdpp/smdpp/store"
 )
 
@@ -153,21 +154,7 @@ func template(t *testing.T) []byte {
 	return b
 }
 
-func luhn(digits string) string {
-	sum := 0
-	for i := range len(digits) {
-		d := int(digits[len(digits)-1-i] - '0')
-		if i%2 == 0 {
-			if d *= 2; d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return digits + string(rune('0'+(10-sum%10)%10))
-}
-
-func iccid(i int) string { return luhn(fmt.Sprintf("894450%012d", i)) }
+func iccid(i int) string { return profiles.WithLuhn(fmt.Sprintf("894450%012d", i)) }
 
 // csvInput is a CSV input file of n profiles from first on.
 func csvInput(first, n int) string {

@@ -38,8 +38,7 @@ func BenchmarkDownload(b *testing.B) {
 			b.ResetTimer()
 			for n := 0; n < b.N; n++ {
 				b.StopTimer()
-				iccid := fmt.Sprintf("89000%014d", n)
-				iccid += luhn(iccid)
+				iccid := profiles.WithLuhn(fmt.Sprintf("89000%014d", n))
 				p := store.Profile{ICCID: iccid, OperatorID: operator, ProfileType: "bench", State: store.StateAvailable, Package: withICCID(tmpl, pkg, iccid)}
 				if err := e.db.CreateProfiles(e.ctx, []store.Profile{p}); err != nil {
 					b.Fatal(err)
@@ -99,20 +98,4 @@ func withICCID(tmpl []byte, pkg *profiles.Package, iccid string) []byte {
 		}
 	}
 	return out
-}
-
-// luhn returns the check digit that completes digits.
-func luhn(digits string) string {
-	sum := 0
-	for i := len(digits) - 1; i >= 0; i-- {
-		d := int(digits[i] - '0')
-		if (len(digits)-1-i)%2 == 0 {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return string(rune('0' + (10-sum%10)%10))
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/smdpp/smdpp/internal/testenv"
 	"github.com/smdpp/smdpp/inventory"
 	"github.com/smdpp/smdpp/orders"
+	"github.com/smdpp/smdpp/profiles"
 	"github.com/smdpp/smdpp/status"
 	"github.com/smdpp/smdpp/store"
 	"github.com/smdpp/smdpp/web"
@@ -146,24 +147,9 @@ func benchCSV(first, n int) string {
 	var s strings.Builder
 	s.WriteString("iccid,imsi,ki,opc,pin1,puk1,pin2,puk2,adm1\n")
 	for i := first; i < first+n; i++ {
-		fmt.Fprintf(&s, "%s,23450%010d,%032x,%032x,1234,12345678,5678,87654321,55555555\n", luhn(fmt.Sprintf("894450%012d", i)), i, i, i)
+		fmt.Fprintf(&s, "%s,23450%010d,%032x,%032x,1234,12345678,5678,87654321,55555555\n", profiles.WithLuhn(fmt.Sprintf("894450%012d", i)), i, i, i)
 	}
 	return s.String()
-}
-
-// luhn appends the Luhn check digit (ITU-T E.118) to digits.
-func luhn(digits string) string {
-	sum := 0
-	for i := range len(digits) {
-		d := int(digits[len(digits)-1-i] - '0')
-		if i%2 == 0 {
-			if d *= 2; d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return digits + string(rune('0'+(10-sum%10)%10))
 }
 
 // order places one order as operator A: DownloadOrder by benchType, then ConfirmOrder of the

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/smdpp/smdpp/internal/testenv"
+	"github.com/smdpp/smdpp/profiles"
 	"github.com/smdpp/smdpp/store"
 )
 
@@ -112,23 +113,8 @@ func template(tb testing.TB) []byte {
 	return b
 }
 
-// luhn appends the Luhn check digit to digits.
-func luhn(digits string) string {
-	sum := 0
-	for i := range len(digits) {
-		d := int(digits[len(digits)-1-i] - '0')
-		if i%2 == 0 {
-			if d *= 2; d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return digits + string(rune('0'+(10-sum%10)%10))
-}
-
 // testICCID is the i-th ICCID of the tests: 19 digits with check digit.
-func testICCID(i int) string { return luhn(fmt.Sprintf("894450%012d", i)) }
+func testICCID(i int) string { return profiles.WithLuhn(fmt.Sprintf("894450%012d", i)) }
 
 // testIMSI is the i-th IMSI of the tests.
 func testIMSI(i int) string { return fmt.Sprintf("23450%010d", i) }

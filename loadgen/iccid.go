@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/smdpp/smdpp/profiles"
 )
 
 // LuhnValid reports whether digits, a string of decimal digits, ends in its Luhn check digit
@@ -13,29 +15,8 @@ func LuhnValid(digits string) bool {
 	if len(digits) < 2 || !isDigits(digits) {
 		return false
 	}
-	return luhnDigit(digits[:len(digits)-1]) == digits[len(digits)-1]
+	return profiles.LuhnDigit(digits[:len(digits)-1]) == digits[len(digits)-1]
 }
-
-// luhnDigit returns the check digit to append to digits.
-func luhnDigit(digits string) byte {
-	sum := 0
-	for i := len(digits) - 1; i >= 0; i-- {
-		d := int(digits[i] - '0')
-		// From the right, every other digit starting with the last one is doubled, since the
-		// check digit will follow it.
-		if (len(digits)-1-i)%2 == 0 {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return byte('0' + (10-sum%10)%10)
-}
-
-// ICCIDWithLuhn appends the Luhn check digit to body.
-func ICCIDWithLuhn(body string) string { return body + string(luhnDigit(body)) }
 
 // Errors of RewriteICCID.
 var (
@@ -200,5 +181,5 @@ func (s iccidSeries) max() int {
 
 // at returns the i-th ICCID of the series.
 func (s iccidSeries) at(i int) string {
-	return ICCIDWithLuhn(fmt.Sprintf("%s%0*d", s.prefix, s.width, i))
+	return profiles.WithLuhn(fmt.Sprintf("%s%0*d", s.prefix, s.width, i))
 }

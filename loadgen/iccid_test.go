@@ -38,8 +38,8 @@ func TestLuhn(t *testing.T) {
 		})
 	}
 	for _, body := range []string{"8900012345678901234", "894944999999999002", "8988303000000000000"} {
-		if id := ICCIDWithLuhn(body); !LuhnValid(id) || !strings.HasPrefix(id, body) || len(id) != len(body)+1 {
-			t.Errorf("ICCIDWithLuhn(%q) = %q", body, id)
+		if id := profiles.WithLuhn(body); !LuhnValid(id) || !strings.HasPrefix(id, body) || len(id) != len(body)+1 {
+			t.Errorf("WithLuhn(%q) = %q", body, id)
 		}
 	}
 }
@@ -48,9 +48,9 @@ func TestRewriteICCID(t *testing.T) {
 	tests := []struct {
 		name, file, iccid string
 	}{
-		{"20 digits", "TS48v2_SAIP2.3_BERTLV.der", ICCIDWithLuhn("8900012999900000001")},
-		{"19 digits", "TS48V2-SAIP2-3-BERTLV-UNIQUE.der", ICCIDWithLuhn("894944999990000042")},
-		{"19 digits, SAIP 2.1", "TS48V1-A-UNIQUE.der", ICCIDWithLuhn("894944900000000000")},
+		{"20 digits", "TS48v2_SAIP2.3_BERTLV.der", profiles.WithLuhn("8900012999900000001")},
+		{"19 digits", "TS48V2-SAIP2-3-BERTLV-UNIQUE.der", profiles.WithLuhn("894944999990000042")},
+		{"19 digits, SAIP 2.1", "TS48V1-A-UNIQUE.der", profiles.WithLuhn("894944900000000000")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,8 +108,8 @@ func TestRewriteICCIDRejects(t *testing.T) {
 		want  error
 	}{
 		{"bad Luhn", pkg, "89000123456789012342", ErrBadICCID},
-		{"too short", pkg, ICCIDWithLuhn("890001234567890"), ErrBadICCID},
-		{"too long", pkg, ICCIDWithLuhn("89000123456789012341"), ErrBadICCID},
+		{"too short", pkg, profiles.WithLuhn("890001234567890"), ErrBadICCID},
+		{"too long", pkg, profiles.WithLuhn("89000123456789012341"), ErrBadICCID},
 		{"letters", pkg, "8900012345678901234A", ErrBadICCID},
 		{"empty package", nil, "89000123456789012341", ErrNoHeaderICCID},
 		{"not a header", append([]byte{0xA1}, pkg[1:]...), "89000123456789012341", ErrNoHeaderICCID},

@@ -210,18 +210,31 @@ func decodeHeaderICCID(raw [10]byte) (string, error) {
 
 // luhnValid reports whether the last of the decimal digits is their Luhn check digit.
 func luhnValid(digits []byte) bool {
+	n := len(digits)
+	return n >= 2 && LuhnDigit(string(digits[:n-1])) == digits[n-1]
+}
+
+// LuhnDigit returns the Luhn check digit (ITU-T E.118, the last digit of an ICCID) that
+// completes digits, a string of decimal digits.
+func LuhnDigit(digits string) byte {
 	sum := 0
-	for i := range digits {
+	for i := range len(digits) {
 		d := int(digits[len(digits)-1-i] - '0')
-		if i%2 == 1 {
+		// From the right, every other digit starting with the last is doubled, since the check
+		// digit will follow it.
+		if i%2 == 0 {
 			if d *= 2; d > 9 {
 				d -= 9
 			}
 		}
 		sum += d
 	}
-	return sum%10 == 0
+	return byte('0' + (10-sum%10)%10)
 }
+
+// WithLuhn returns digits followed by their Luhn check digit: a valid ICCID from its first 18 or
+// 19 digits.
+func WithLuhn(digits string) string { return digits + string(LuhnDigit(digits)) }
 
 // iccidEF encodes ICCID digits as EF.ICCID and SGP.22 Iccid do: BCD, nibble-swapped, F-padded to
 // 10 octets (ETSI TS 102 221 §13.2).

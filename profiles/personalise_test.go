@@ -654,7 +654,7 @@ func TestTemplateConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for i := range 50 {
 				d := newData.d
-				d.ICCID = withLuhn(fmt.Sprintf("89440%013d", g*1000+i))
+				d.ICCID = WithLuhn(fmt.Sprintf("89440%013d", g*1000+i))
 				out, err := tmpl.Personalise(d)
 				if err != nil {
 					t.Error(err)
@@ -667,16 +667,6 @@ func TestTemplateConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-}
-
-// withLuhn appends the Luhn check digit to digits.
-func withLuhn(digits string) string {
-	for c := byte('0'); c <= '9'; c++ {
-		if luhnValid(append([]byte(digits), c)) {
-			return digits + string(c)
-		}
-	}
-	panic("unreachable")
 }
 
 // BenchmarkPersonalise measures personalising one TS.48 template (about 12 KB).
