@@ -3,19 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net"
-	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/smdpp/smdpp/devpki"
 	"github.com/smdpp/smdpp/internal/testenv"
@@ -103,53 +97,16 @@ func freeAddr(t *testing.T) string {
 // for /readyz over HTTPS, trusting the CI of pkiDir (its own generated one when empty).
 func startServer(t *testing.T, pkiDir string, extra ...string) *server {
 	t.Helper()
-	s := &server{addr: freeAddr(t), dataDir: t.TempDir(), stderr: new(bytes.Buffer)}
+	s := &server{addr: freeAddr(t), dataDir: t.TempDir()}
 	args := append([]string{"serve", "--listen", s.addr, "--data-dir", s.dataDir, "--log-level", "warn", "--rate-limit", "0"}, extra...)
 	if pkiDir == "" {
 		pkiDir = filepath.Join(s.dataDir, "pki")
 	} else {
 		args = append(args, "--pki-dir", pkiDir)
 	}
-	cmd := exec.Command(smdppBinary, args...)
-	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s.pid = cmd.Process.Pid
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("smdpp serve exited with %v; stderr:\n%s", err, s.stderr)
-			}
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			t.Errorf("smdpp serve did not stop on SIGINT")
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ci, err := os.ReadFile(filepath.Join(pkiDir, "nist", devpki.CICertFile))
-		if err == nil {
-			pool := x509.NewCertPool()
-			pool.AppendCertsFromPEM(ci)
-			client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-			resp, err := client.Get("https://" + s.addr + "/readyz")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					return s
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("smdpp serve not ready; stderr:\n%s", s.stderr)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	proc := testenv.StartSmdpp(t, smdppBinary, s.addr, filepath.Join(pkiDir, "nist", devpki.CICertFile), args...)
+	s.stderr, s.pid = proc.Stderr, proc.Cmd.Process.Pid
+	return s
 }
 
 func runLoadgen(t *testing.T, args ...string) *loadgen.Report {

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -63,7 +62,7 @@ func startServer(t *testing.T, extra ...string) *server {
 // with SIGINT at the end of the test, or earlier by stop.
 func startServerAt(t *testing.T, addr, dataDir string, extra ...string) *server {
 	t.Helper()
-	s := &server{addr: addr, dataDir: dataDir, stderr: new(bytes.Buffer)}
+	s := &server{addr: addr, dataDir: dataDir}
 	s.db = filepath.Join(s.dataDir, "smdpp.db")
 	args := append([]string{"serve", "--listen", s.addr, "--data-dir", s.dataDir, "--log-level", "warn"}, extra...)
 	for i, a := range extra {
@@ -71,44 +70,9 @@ func startServerAt(t *testing.T, addr, dataDir string, extra ...string) *server 
 			s.db = extra[i+1]
 		}
 	}
-	cmd := exec.Command(binary, args...)
-	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	s.stop = func(t *testing.T) {
-		once.Do(func() {
-			cmd.Process.Signal(os.Interrupt)
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("smdpp serve exited with %v; stderr:\n%s", err, s.stderr)
-				}
-			case <-time.After(20 * time.Second):
-				cmd.Process.Kill()
-				t.Errorf("smdpp serve did not stop on SIGINT")
-			}
-		})
-	}
-	t.Cleanup(func() { s.stop(t) })
-	client := s.httpClient(t, "nist")
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := client.Get("https://" + s.addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("smdpp serve not ready: %v; stderr:\n%s", err, s.stderr)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	proc := testenv.StartSmdpp(t, binary, addr, filepath.Join(s.pkiDir("nist"), devpki.CICertFile), args...)
+	s.stderr, s.stop = proc.Stderr, func(t *testing.T) { proc.Stop(t) }
+	return s
 }
 
 // importProfile adds a TS.48 package to an operator's inventory in the server's database.
