@@ -168,7 +168,7 @@ func (s *Service) AuthenticateClient(ctx context.Context, transactionID, authent
 		return nil, err
 	}
 	if err := s.checkEligibility(pkg, &signed.EuiccInfo2); err != nil {
-		if _, rerr := s.record(ctx, step{iccid: profile.ICCID, eid: identity.EID, kind: "ineligible", detail: err.Error(),
+		if _, rerr := s.record(ctx, step{iccid: profile.ICCID, eid: identity.EID, profile: &profile, kind: "ineligible", detail: err.Error(),
 			point: progress.PointEligibility, failure: err}); rerr != nil {
 			s.log.WarnContext(ctx, "recording an ineligible eUICC", "iccid", profile.ICCID, "error", rerr)
 		}
@@ -204,7 +204,7 @@ func (s *Service) AuthenticateClient(ctx context.Context, transactionID, authent
 	if err != nil {
 		return nil, s.sessionError(err)
 	}
-	if _, err := s.record(ctx, step{iccid: profile.ICCID, eid: identity.EID, kind: "authenticated", point: progress.PointEligibility}); err != nil {
+	if _, err := s.record(ctx, step{iccid: profile.ICCID, eid: identity.EID, profile: &profile, kind: "authenticated", point: progress.PointEligibility}); err != nil {
 		return nil, err
 	}
 	return &AuthenticateClientResult{

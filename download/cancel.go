@@ -77,7 +77,7 @@ func (s *Service) cancel(ctx context.Context, sess *session.Session, detail stri
 // to Released while it has download attempts left, else to Error; either way the attempt is
 // recorded and reported to the operator as a failed BPP download.
 func (s *Service) failAttempt(ctx context.Context, sess *session.Session, kind, detail string) error {
-	p, err := s.db.GetProfile(ctx, sess.ICCID)
+	p, err := s.db.GetProfileWithoutPackage(ctx, sess.ICCID)
 	if err != nil {
 		return fmt.Errorf("loading the order after a failed attempt: %w", err)
 	}
@@ -88,6 +88,8 @@ func (s *Service) failAttempt(ctx context.Context, sess *session.Session, kind, 
 	if p.State == store.StateDownloaded {
 		rec.from = []store.State{store.StateDownloaded}
 		rec.to, rec.final = s.afterFailedAttempt(ctx, p)
+	} else {
+		rec.profile = &p
 	}
 	if _, err := s.record(ctx, rec); err != nil && !errors.Is(err, store.ErrWrongState) {
 		return err

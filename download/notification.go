@@ -58,7 +58,7 @@ func (s *Service) handleInstallationResult(ctx context.Context, pir *rsp.Profile
 			return st.New(st.SubjectICCID, st.ReasonInvalid, "the notification's ICCID is not the session's profile")
 		}
 	case errors.Is(err, session.ErrNotFound):
-		p, err := s.db.GetProfile(ctx, notified)
+		p, err := s.db.GetProfileWithoutPackage(ctx, notified)
 		if err != nil || len(p.EUICCCertificate) == 0 {
 			// Not an order of ours that got a BPP: nothing to verify against.
 			web.AddLog(ctx, slog.String("notification", "no session and no order; acknowledged"))
@@ -91,7 +91,7 @@ func (s *Service) handleInstallationResult(ctx context.Context, pir *rsp.Profile
 		// changes nothing: the next attempt is already allowed.
 		from = []store.State{store.StateDownloaded}
 		to, final = store.StateError, true
-		if p, err := s.db.GetProfile(ctx, iccid); err == nil {
+		if p, err := s.db.GetProfileWithoutPackage(ctx, iccid); err == nil {
 			to, final = s.afterFailedAttempt(ctx, p)
 		}
 	}
@@ -149,7 +149,7 @@ func (s *Service) handleOtherNotification(ctx context.Context, n *rsp.OtherSigne
 	web.AddLog(ctx, slog.String("eid", identity.EID), slog.String("iccid", iccid), slog.String("operation", op), slog.Int64("seqNumber", meta.SeqNumber))
 	point := map[string]int{"enabled": progress.PointProfileEnabled, "disabled": progress.PointProfileDisabled, "deleted": progress.PointProfileDeleted}[op]
 	detail := fmt.Sprintf("seqNumber %d", meta.SeqNumber)
-	p, err := s.db.GetProfile(ctx, iccid)
+	p, err := s.db.GetProfileWithoutPackage(ctx, iccid)
 	if errors.Is(err, store.ErrNotFound) {
 		// A profile another SM-DP+ provided: nothing of ours to change or report.
 		web.AddLog(ctx, slog.String("notification", "profile unknown here; acknowledged"))
@@ -161,7 +161,7 @@ func (s *Service) handleOtherNotification(ctx context.Context, n *rsp.OtherSigne
 	if p.EID != identity.EID {
 		return st.New(st.SubjectEID, st.ReasonRefused, "the profile was not downloaded to this EID")
 	}
-	if _, err := s.record(ctx, step{iccid: iccid, eid: identity.EID, kind: op, detail: detail, point: point}); err != nil {
+	if _, err := s.record(ctx, step{iccid: iccid, eid: identity.EID, profile: &p, kind: op, detail: detail, point: point}); err != nil {
 		return err
 	}
 	return nil

@@ -37,6 +37,9 @@ type step struct {
 	from   []store.State
 	to     store.State
 	mutate func(*store.Profile) error
+	// profile, for a step that moves nothing, is the order as the caller has just read it, so
+	// the step's transaction only writes; nil reads it in the transaction.
+	profile *store.Profile
 	// kind and detail are the usage event (store.Event); kind "" records none.
 	kind, detail string
 	// final says the order ends with this step, so its SM-DS event, if any, is deleted.
@@ -54,10 +57,13 @@ func (s *Service) record(ctx context.Context, st step) (store.Profile, error) {
 	var p store.Profile
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		if st.from != nil {
+		switch {
+		case st.from != nil:
 			p, err = tx.TransitionProfile(ctx, st.iccid, st.from, st.to, st.mutate)
-		} else {
-			p, err = tx.GetProfile(ctx, st.iccid)
+		case st.profile != nil:
+			p = *st.profile
+		default:
+			p, err = tx.GetProfileWithoutPackage(ctx, st.iccid)
 		}
 		if err != nil {
 			return err

@@ -218,6 +218,22 @@ func (tx *Tx) GetProfile(ctx context.Context, iccid string) (Profile, error) {
 	return r.domain(), nil
 }
 
+// GetProfileWithoutPackage returns the profile with the given ICCID without its Package, or
+// ErrNotFound: the read for callers that only need the order and lifecycle fields, which
+// spares reading and copying a package of several kilobytes.
+func (db *DB) GetProfileWithoutPackage(ctx context.Context, iccid string) (Profile, error) {
+	return read(ctx, db, func(tx *Tx) (Profile, error) { return tx.GetProfileWithoutPackage(ctx, iccid) })
+}
+
+// GetProfileWithoutPackage is DB.GetProfileWithoutPackage inside tx.
+func (tx *Tx) GetProfileWithoutPackage(ctx context.Context, iccid string) (Profile, error) {
+	var r profileRow
+	if err := tx.q(ctx).Omit("package").Where("iccid = ?", iccid).Take(&r).Error; err != nil {
+		return Profile{}, fmt.Errorf("store: get profile %s: %w", iccid, translate(err))
+	}
+	return r.domain(), nil
+}
+
 // GetProfileByMatchingID returns the profile whose order has the given matchingId, or
 // ErrNotFound (also for an empty matchingId).
 func (db *DB) GetProfileByMatchingID(ctx context.Context, matchingID string) (Profile, error) {
@@ -268,7 +284,8 @@ func (tx *Tx) FindProfiles(ctx context.Context, f ProfileFilter) ([]Profile, err
 // not nil) to change other fields, and writes the row only if its Version is still the one read,
 // incrementing Version. Losing that race gives ErrConflict; an error from mutate is returned as
 // is and nothing is written. mutate may not change ICCID, OperatorID, State, Version or
-// CreatedAt: those are restored after it returns. to may equal a state in from, to update a
+// CreatedAt: those are restored after it returns. The Package is not read (mutate and the result
+// see it nil) and never changes: a transition moves the order, not the profile's content. to may equal a state in from, to update a
 // profile without moving it (e.g. to count a wrong confirmation code).
 func (db *DB) TransitionProfile(ctx context.Context, iccid string, from []State, to State, mutate func(*Profile) error) (Profile, error) {
 	return write(ctx, db, func(tx *Tx) (Profile, error) { return tx.TransitionProfile(ctx, iccid, from, to, mutate) })
@@ -288,7 +305,7 @@ func (tx *Tx) TransitionProfile(ctx context.Context, iccid string, from []State,
 		// transaction already holds the only write lock.
 		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
 	}
-	if err := q.Where("iccid = ?", iccid).Take(&r).Error; err != nil {
+	if err := q.Omit("package").Where("iccid = ?", iccid).Take(&r).Error; err != nil {
 		return Profile{}, fmt.Errorf("store: transition profile %s: %w", iccid, translate(err))
 	}
 	return tx.update(ctx, r.domain(), from, to, mutate)
@@ -302,7 +319,7 @@ func (tx *Tx) update(ctx context.Context, p Profile, from []State, to State, mut
 	}
 	// old keeps its own copies of what mutate could change in place.
 	old := p
-	old.ConfirmationCodeHash, old.Package = bytes.Clone(p.ConfirmationCodeHash), bytes.Clone(p.Package)
+	old.ConfirmationCodeHash = bytes.Clone(p.ConfirmationCodeHash)
 	old.EUICCCertificate = bytes.Clone(p.EUICCCertificate)
 	old.LastErrorReason, old.LastBppCommandID = copyInt(p.LastErrorReason), copyInt(p.LastBppCommandID)
 	p.State = to
@@ -311,7 +328,7 @@ func (tx *Tx) update(ctx context.Context, p Profile, from []State, to State, mut
 			return Profile{}, err
 		}
 	}
-	p.ICCID, p.OperatorID, p.State, p.CreatedAt = old.ICCID, old.OperatorID, to, old.CreatedAt
+	p.ICCID, p.OperatorID, p.State, p.CreatedAt, p.Package = old.ICCID, old.OperatorID, to, old.CreatedAt, nil
 	p.Version, p.UpdatedAt = old.Version+1, tx.db.now()
 	if err := validateProfile(p); err != nil {
 		return Profile{}, err
@@ -329,10 +346,11 @@ func (tx *Tx) update(ctx context.Context, p Profile, from []State, to State, mut
 
 // AllocateProfile takes one Available profile of the operator and profile type (the one with the
 // lowest ICCID that no other transaction holds), moves it to Allocated and applies mutate, as
-// TransitionProfile does; this is the inventory side of DownloadOrder without an ICCID (SGP.22
-// §5.3.1). No profile is ever handed out twice: on PostgreSQL the candidate row is locked with
-// SELECT … FOR UPDATE SKIP LOCKED, on SQLite the transaction holds the only write lock. An empty
-// pool gives ErrPoolEmpty; an error from mutate is returned as is and the profile stays Available.
+// TransitionProfile does (the Package left out as there); this is the inventory side of
+// DownloadOrder without an ICCID (SGP.22 §5.3.1). No profile is ever handed out twice: on
+// PostgreSQL the candidate row is locked with SELECT … FOR UPDATE SKIP LOCKED, on SQLite the
+// transaction holds the only write lock. An empty pool gives ErrPoolEmpty; an error from mutate
+// is returned as is and the profile stays Available.
 func (db *DB) AllocateProfile(ctx context.Context, operatorID, profileType string, mutate func(*Profile) error) (Profile, error) {
 	return write(ctx, db, func(tx *Tx) (Profile, error) { return tx.AllocateProfile(ctx, operatorID, profileType, mutate) })
 }
@@ -344,7 +362,7 @@ func (tx *Tx) AllocateProfile(ctx context.Context, operatorID, profileType strin
 		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate, Options: clause.LockingOptionsSkipLocked})
 	}
 	var r profileRow
-	if err := q.Order("iccid").Take(&r).Error; err != nil {
+	if err := q.Omit("package").Order("iccid").Take(&r).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return Profile{}, fmt.Errorf("store: allocate profile of operator %s type %q: %w", operatorID, profileType, ErrPoolEmpty)
 		}
@@ -354,7 +372,7 @@ func (tx *Tx) AllocateProfile(ctx context.Context, operatorID, profileType strin
 }
 
 // changedColumns returns the columns of r that differ from old, always with version and
-// updated_at, so that a transition does not rewrite an unchanged Package.
+// updated_at; the package is not among them (see TransitionProfile).
 func changedColumns(old, r profileRow) map[string]any {
 	cols := map[string]any{"version": r.Version, "updated_at": r.UpdatedAt}
 	set := func(col string, changed bool, v any) {
@@ -370,7 +388,6 @@ func changedColumns(old, r profileRow) map[string]any {
 	set("cc_attempts", r.CCAttempts != old.CCAttempts, r.CCAttempts)
 	set("download_attempts", r.DownloadAttempts != old.DownloadAttempts, r.DownloadAttempts)
 	set("smds_address", r.SMDSAddress != old.SMDSAddress, r.SMDSAddress)
-	set("package", !equalBytes(r.Package, old.Package), r.Package)
 	set("last_error_reason", !equalPtr(r.LastErrorReason, old.LastErrorReason), r.LastErrorReason)
 	set("last_bpp_command_id", !equalPtr(r.LastBppCommandID, old.LastBppCommandID), r.LastBppCommandID)
 	set("euicc_certificate", !equalBytes(r.EUICCCertificate, old.EUICCCertificate), r.EUICCCertificate)

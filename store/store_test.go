@@ -415,18 +415,30 @@ func TestTransitionProfile(t *testing.T) {
 			p.MatchingID = "MATCH-0"
 			p.EID = "89049032123451234512345678901235"
 			p.LastErrorReason = ptr(0)
-			// Fields TransitionProfile owns are restored.
+			if p.Package != nil {
+				t.Errorf("mutate sees a package of %d bytes; transitions do not read it", len(p.Package))
+			}
+			// Fields TransitionProfile owns are restored, and the package never changes.
 			p.ICCID, p.OperatorID, p.Version, p.State, p.CreatedAt = "x", "y", 99, StateInstalled, time.Time{}
+			p.Package = []byte{0xFF}
 			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if p.ICCID != id || p.OperatorID != "op1" || p.State != StateAllocated || p.Version != 2 ||
-			!p.CreatedAt.Equal(start) || !p.UpdatedAt.Equal(start.Add(time.Minute)) {
+			!p.CreatedAt.Equal(start) || !p.UpdatedAt.Equal(start.Add(time.Minute)) || p.Package != nil {
 			t.Errorf("TransitionProfile = %+v", p)
 		}
-		if got := mustGetProfile(t, db, id); !reflect.DeepEqual(got, p) {
+		got := mustGetProfile(t, db, id)
+		if want := pool("op1", "T", 0, 1)[0].Package; !bytes.Equal(got.Package, want) {
+			t.Errorf("stored package %x, want the imported %x", got.Package, want)
+		}
+		if withoutPackage, err := db.GetProfileWithoutPackage(ctx, id); err != nil || !reflect.DeepEqual(withoutPackage, p) {
+			t.Errorf("GetProfileWithoutPackage = %+v, %v; want %+v", withoutPackage, err, p)
+		}
+		got.Package = nil
+		if !reflect.DeepEqual(got, p) {
 			t.Errorf("stored\n%+v\nreturned\n%+v", got, p)
 		}
 
@@ -444,7 +456,7 @@ func TestTransitionProfile(t *testing.T) {
 
 		// Changes made in place, to the slices and pointers mutate is given, are written too.
 		_, err = db.TransitionProfile(ctx, id, []State{StateAllocated}, StateAllocated, func(p *Profile) error {
-			p.Package[0] = 0xFF
+			p.EUICCCertificate = []byte{1, 2, 3}
 			p.LastErrorReason = ptr(1)
 			return nil
 		})
@@ -453,14 +465,15 @@ func TestTransitionProfile(t *testing.T) {
 		}
 		_, err = db.TransitionProfile(ctx, id, []State{StateAllocated}, StateAllocated, func(p *Profile) error {
 			*p.LastErrorReason = 7
-			p.Package = append(p.Package, 0x00)
+			p.EUICCCertificate[0] = 0xFF
+			p.EUICCCertificate = append(p.EUICCCertificate, 0x00)
 			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := mustGetProfile(t, db, id); got.Package[0] != 0xFF || len(got.Package) != 6 || got.LastErrorReason == nil || *got.LastErrorReason != 7 {
-			t.Errorf("in-place changes lost: package %x, lastErrorReason %v", got.Package, got.LastErrorReason)
+		if got := mustGetProfile(t, db, id); !bytes.Equal(got.EUICCCertificate, []byte{0xFF, 2, 3, 0}) || got.LastErrorReason == nil || *got.LastErrorReason != 7 {
+			t.Errorf("in-place changes lost: certificate %x, lastErrorReason %v", got.EUICCCertificate, got.LastErrorReason)
 		}
 
 		mutateErr := errors.New("eligibility refused")
