@@ -62,3 +62,58 @@ func BenchmarkAllocateTransition(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDownloadWrites measures the writes of one download as package download makes them:
+// a transaction with the eligibility event (AuthenticateClient), then Released → Downloaded and
+// Downloaded → Installed, each with its event (GetBoundProfilePackage, HandleNotification).
+func BenchmarkDownloadWrites(b *testing.B) {
+	for _, be := range testenv.Databases {
+		b.Run(be.Name, func(b *testing.B) {
+			ctx := context.Background()
+			db := openDB(b, be.NewDSN(b))
+			mustOperator(b, db, "op1")
+			ps := pool("op1", "T", 0, b.N)
+			for i := range ps {
+				ps[i].State, ps[i].MatchingID = StateReleased, fmt.Sprintf("M%d", i)
+			}
+			for first := 0; first < b.N; first += 10 * createBatch {
+				mustCreateProfiles(b, db, ps[first:min(first+10*createBatch, b.N)])
+			}
+			const eid = "89049032123451234512345678901235"
+			event := func(tx *Tx, p Profile, kind string) error {
+				_, err := tx.RecordEvent(ctx, Event{OperatorID: p.OperatorID, ICCID: p.ICCID, EID: eid, Kind: kind})
+				return err
+			}
+			b.ResetTimer()
+			for _, p := range ps {
+				err := db.InTx(ctx, func(tx *Tx) error { return event(tx, p, "authenticated") })
+				if err == nil {
+					err = db.InTx(ctx, func(tx *Tx) error {
+						p, err := tx.TransitionProfile(ctx, p.ICCID, []State{StateReleased}, StateDownloaded, func(p *Profile) error {
+							p.DownloadAttempts++
+							p.EID = eid
+							p.EUICCCertificate = make([]byte, 500)
+							return nil
+						})
+						if err != nil {
+							return err
+						}
+						return event(tx, p, "downloaded")
+					})
+				}
+				if err == nil {
+					err = db.InTx(ctx, func(tx *Tx) error {
+						p, err := tx.TransitionProfile(ctx, p.ICCID, []State{StateDownloaded}, StateInstalled, nil)
+						if err != nil {
+							return err
+						}
+						return event(tx, p, "installed")
+					})
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

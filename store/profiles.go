@@ -211,8 +211,8 @@ func (db *DB) GetProfile(ctx context.Context, iccid string) (Profile, error) {
 
 // GetProfile is DB.GetProfile inside tx.
 func (tx *Tx) GetProfile(ctx context.Context, iccid string) (Profile, error) {
-	var r profileRow
-	if err := tx.q(ctx).Where("iccid = ?", iccid).Take(&r).Error; err != nil {
+	r, err := tx.selectProfile(ctx, "iccid", iccid, true, false)
+	if err != nil {
 		return Profile{}, fmt.Errorf("store: get profile %s: %w", iccid, translate(err))
 	}
 	return r.domain(), nil
@@ -227,8 +227,8 @@ func (db *DB) GetProfileWithoutPackage(ctx context.Context, iccid string) (Profi
 
 // GetProfileWithoutPackage is DB.GetProfileWithoutPackage inside tx.
 func (tx *Tx) GetProfileWithoutPackage(ctx context.Context, iccid string) (Profile, error) {
-	var r profileRow
-	if err := tx.q(ctx).Omit("package").Where("iccid = ?", iccid).Take(&r).Error; err != nil {
+	r, err := tx.selectProfile(ctx, "iccid", iccid, false, false)
+	if err != nil {
 		return Profile{}, fmt.Errorf("store: get profile %s: %w", iccid, translate(err))
 	}
 	return r.domain(), nil
@@ -245,8 +245,8 @@ func (tx *Tx) GetProfileByMatchingID(ctx context.Context, matchingID string) (Pr
 	if matchingID == "" {
 		return Profile{}, fmt.Errorf("store: get profile by empty matchingId: %w", ErrNotFound)
 	}
-	var r profileRow
-	if err := tx.q(ctx).Where("matching_id = ?", matchingID).Take(&r).Error; err != nil {
+	r, err := tx.selectProfile(ctx, "matching_id", matchingID, true, false)
+	if err != nil {
 		return Profile{}, fmt.Errorf("store: get profile by matchingId: %w", translate(err))
 	}
 	return r.domain(), nil
@@ -297,15 +297,11 @@ func (tx *Tx) TransitionProfile(ctx context.Context, iccid string, from []State,
 	if len(from) == 0 || !to.Valid() {
 		return Profile{}, fmt.Errorf("store: transition profile %s: invalid transition %v → %q", iccid, from, to)
 	}
-	var r profileRow
-	q := tx.q(ctx)
-	if tx.db.backend == BackendPostgres {
-		// Lock the row so a concurrent transition waits and then judges the state this one
-		// leaves, instead of failing its version check with ErrConflict. On SQLite the
-		// transaction already holds the only write lock.
-		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
-	}
-	if err := q.Omit("package").Where("iccid = ?", iccid).Take(&r).Error; err != nil {
+	// On PostgreSQL the row is locked so a concurrent transition waits and then judges the state
+	// this one leaves, instead of failing its version check with ErrConflict. On SQLite the
+	// transaction already holds the only write lock.
+	r, err := tx.selectProfile(ctx, "iccid", iccid, false, true)
+	if err != nil {
 		return Profile{}, fmt.Errorf("store: transition profile %s: %w", iccid, translate(err))
 	}
 	return tx.update(ctx, r.domain(), from, to, mutate)
@@ -333,12 +329,11 @@ func (tx *Tx) update(ctx context.Context, p Profile, from []State, to State, mut
 	if err := validateProfile(p); err != nil {
 		return Profile{}, err
 	}
-	res := tx.q(ctx).Model(&profileRow{}).Where("iccid = ? AND version = ?", p.ICCID, old.Version).
-		Updates(changedColumns(toProfileRow(old), toProfileRow(p)))
-	if res.Error != nil {
-		return Profile{}, fmt.Errorf("store: transition profile %s %s → %s: %w", p.ICCID, old.State, to, translate(res.Error))
+	n, err := tx.updateProfile(ctx, p.ICCID, old.Version, changedColumns(toProfileRow(old), toProfileRow(p)))
+	if err != nil {
+		return Profile{}, fmt.Errorf("store: transition profile %s %s → %s: %w", p.ICCID, old.State, to, err)
 	}
-	if res.RowsAffected != 1 {
+	if n != 1 {
 		return Profile{}, fmt.Errorf("store: transition profile %s %s → %s: %w", p.ICCID, old.State, to, ErrConflict)
 	}
 	return p, nil
@@ -373,11 +368,11 @@ func (tx *Tx) AllocateProfile(ctx context.Context, operatorID, profileType strin
 
 // changedColumns returns the columns of r that differ from old, always with version and
 // updated_at; the package is not among them (see TransitionProfile).
-func changedColumns(old, r profileRow) map[string]any {
-	cols := map[string]any{"version": r.Version, "updated_at": r.UpdatedAt}
+func changedColumns(old, r profileRow) []column {
+	cols := []column{{"version", r.Version}, {"updated_at", r.UpdatedAt}}
 	set := func(col string, changed bool, v any) {
 		if changed {
-			cols[col] = v
+			cols = append(cols, column{col, v})
 		}
 	}
 	set("profile_type", r.ProfileType != old.ProfileType, r.ProfileType)

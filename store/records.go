@@ -107,9 +107,11 @@ func (tx *Tx) RecordEvent(ctx context.Context, e Event) (Event, error) {
 		at = e.At.UTC().Truncate(time.Microsecond)
 	}
 	r := eventRow{At: at, OperatorID: e.OperatorID, ICCID: e.ICCID, EID: e.EID, Kind: e.Kind, Detail: e.Detail}
-	if err := tx.q(ctx).Create(&r).Error; err != nil {
-		return Event{}, fmt.Errorf("store: record event %s: %w", e.Kind, translate(err))
+	id, err := tx.insertEvent(ctx, r)
+	if err != nil {
+		return Event{}, fmt.Errorf("store: record event %s: %w", e.Kind, err)
 	}
+	r.ID = id
 	return r.domain(), nil
 }
 
