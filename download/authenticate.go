@@ -207,6 +207,7 @@ func (s *Service) AuthenticateClient(ctx context.Context, transactionID, authent
 	if _, err := s.record(ctx, step{iccid: profile.ICCID, eid: identity.EID, profile: &profile, kind: "authenticated", point: progress.PointEligibility}); err != nil {
 		return nil, err
 	}
+	s.packages.put(profile.ICCID, profile.Package, s.now())
 	return &AuthenticateClientResult{
 		TransactionID:   sess.TransactionID,
 		ProfileMetadata: metadata,

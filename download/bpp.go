@@ -61,9 +61,9 @@ func (s *Service) GetBoundProfilePackage(ctx context.Context, transactionID, pre
 	if !certs.VerifyRaw(euicc.PublicKey, tbs, ok.EuiccSignature2) {
 		return nil, st.New(st.SubjectEUICC, st.ReasonVerificationFailed, "euiccSignature2 does not verify")
 	}
-	profile, err := s.db.GetProfile(ctx, sess.ICCID)
+	profile, err := s.boundProfile(ctx, sess)
 	if err != nil {
-		return nil, fmt.Errorf("loading the session's profile: %w", err)
+		return nil, err
 	}
 	if sess.CCRequired {
 		if err := s.checkConfirmationCode(ctx, sess, profile, signed.HashCc); err != nil {
@@ -84,6 +84,20 @@ func (s *Service) GetBoundProfilePackage(ctx context.Context, transactionID, pre
 		}
 	}
 	return bpp, nil
+}
+
+// boundProfile returns what bind and checkConfirmationCode need of the session's order: the
+// package AuthenticateClient kept when it can (the ICCID and package are all bind reads), else
+// the stored profile.
+func (s *Service) boundProfile(ctx context.Context, sess *session.Session) (store.Profile, error) {
+	if pkg, ok := s.packages.take(sess.ICCID, s.now()); ok && !sess.CCRequired {
+		return store.Profile{ICCID: sess.ICCID, Package: pkg}, nil
+	}
+	p, err := s.db.GetProfile(ctx, sess.ICCID)
+	if err != nil {
+		return store.Profile{}, fmt.Errorf("loading the session's profile: %w", err)
+	}
+	return p, nil
 }
 
 // checkConfirmationCode compares hashCc with SHA-256(SHA-256(code) ‖ transactionId) (SGP.22

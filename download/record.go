@@ -9,9 +9,10 @@ import (
 )
 
 // Progress is where the service reports each step of a download to the profile's operator
-// (ES2+.HandleDownloadProgressInfo, SGP.22 §5.3.5), inside the transaction of the step.
+// (ES2+.HandleDownloadProgressInfo, SGP.22 §5.3.5), inside the transaction of the step; queued
+// says whether a message was written (operators without a callback get none).
 type Progress interface {
-	Enqueue(ctx context.Context, tx *store.Tx, ev progress.Event) error
+	Enqueue(ctx context.Context, tx *store.Tx, ev progress.Event) (queued bool, err error)
 }
 
 // Events deletes an order's SM-DS event (ES12) when the order ends; package smds implements it.
@@ -23,7 +24,7 @@ type Events interface {
 func WithEvents(e Events) Option { return func(s *Service) { s.events = e } }
 
 // WithProgress makes the service report download steps to operators; wake, when not nil, is
-// called after each committed step so a deliverer sends it at once.
+// called after each committed step that queued a message, so a deliverer sends it at once.
 func WithProgress(p Progress, wake func()) Option {
 	return func(s *Service) { s.progress, s.wake = p, wake }
 }
@@ -55,7 +56,9 @@ type step struct {
 // notification are written together or not at all.
 func (s *Service) record(ctx context.Context, st step) (store.Profile, error) {
 	var p store.Profile
+	queued := false
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		queued = false
 		var err error
 		switch {
 		case st.from != nil:
@@ -84,17 +87,17 @@ func (s *Service) record(ctx context.Context, st step) (store.Profile, error) {
 			}
 		}
 		if s.progress != nil && st.point != 0 {
-			return s.progress.Enqueue(ctx, tx, progress.Event{
+			queued, err = s.progress.Enqueue(ctx, tx, progress.Event{
 				OperatorID: p.OperatorID, EID: eid, ICCID: p.ICCID, ProfileType: p.ProfileType,
 				Timestamp: s.now(), PointID: st.point, Failure: st.failure, ResultData: st.resultData,
 			})
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return store.Profile{}, fmt.Errorf("recording %s of %s: %w", st.kind, st.iccid, err)
 	}
-	if s.wake != nil && st.point != 0 {
+	if s.wake != nil && queued {
 		s.wake()
 	}
 	return p, nil

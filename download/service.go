@@ -38,6 +38,7 @@ type Service struct {
 	// maxDownloads caps BPPs per order when its operator sets no re-download policy: the initial
 	// download plus four re-downloads.
 	maxDownloads int
+	packages     *packageCache
 }
 
 // Option configures a Service.
@@ -100,6 +101,7 @@ func New(address string, creds []*Credentials, db *store.DB, sessions session.St
 	for _, o := range opts {
 		o(s)
 	}
+	s.packages = newPackageCache(s.ttl, defaultPackageCacheBytes)
 	return s, nil
 }
 

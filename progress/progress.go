@@ -124,27 +124,28 @@ func NewNotifier(requesterID string, opts ...NotifierOption) *Notifier {
 }
 
 // Enqueue writes ev into the outbox inside tx, the transaction of the change it reports; the
-// message is delivered only if tx commits. An operator without a callback URL is not told, and
-// Enqueue then writes nothing. An unknown operator is an error (wrapping store.ErrNotFound).
-func (n *Notifier) Enqueue(ctx context.Context, tx *store.Tx, ev Event) error {
+// message is delivered only if tx commits. An operator without a callback URL is not told:
+// Enqueue then writes nothing and reports queued false, so the caller need not wake a
+// deliverer. An unknown operator is an error (wrapping store.ErrNotFound).
+func (n *Notifier) Enqueue(ctx context.Context, tx *store.Tx, ev Event) (queued bool, err error) {
 	if ev.ICCID == "" || ev.PointID <= 0 {
-		return fmt.Errorf("progress: event needs an ICCID and a notification point, got %q and %d", ev.ICCID, ev.PointID)
+		return false, fmt.Errorf("progress: event needs an ICCID and a notification point, got %q and %d", ev.ICCID, ev.PointID)
 	}
 	op, err := tx.GetOperator(ctx, ev.OperatorID)
 	if err != nil {
-		return fmt.Errorf("progress: operator of %s: %w", ev.ICCID, err)
+		return false, fmt.Errorf("progress: operator of %s: %w", ev.ICCID, err)
 	}
 	if op.CallbackURL == "" {
-		return nil
+		return false, nil
 	}
 	payload, err := n.payload(ev)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if _, err := tx.EnqueueOutbox(ctx, store.OutboxMessage{OperatorID: ev.OperatorID, ICCID: ev.ICCID, Kind: Kind, Payload: payload}); err != nil {
-		return fmt.Errorf("progress: %w", err)
+		return false, fmt.Errorf("progress: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // payload builds the complete request body, header included, so every delivery of the message

@@ -140,7 +140,7 @@ func open(t *testing.T, dsn string) *store.DB {
 func enqueue(t *testing.T, db *store.DB, n *Notifier, events ...Event) {
 	t.Helper()
 	for _, ev := range events {
-		if err := db.InTx(context.Background(), func(tx *store.Tx) error { return n.Enqueue(context.Background(), tx, ev) }); err != nil {
+		if err := db.InTx(context.Background(), func(tx *store.Tx) error { _, err := n.Enqueue(context.Background(), tx, ev); return err }); err != nil {
 			t.Fatalf("Enqueue: %v", err)
 		}
 	}
@@ -352,7 +352,7 @@ func TestEnqueueIsTransactional(t *testing.T) {
 		n := NewNotifier(requester)
 		boom := errors.New("state change failed")
 		err := db.InTx(ctx, func(tx *store.Tx) error {
-			if err := n.Enqueue(ctx, tx, Event{OperatorID: opA, ICCID: iccid(1), ProfileType: "t", PointID: PointBPPDownload}); err != nil {
+			if _, err := n.Enqueue(ctx, tx, Event{OperatorID: opA, ICCID: iccid(1), ProfileType: "t", PointID: PointBPPDownload}); err != nil {
 				return err
 			}
 			return boom
@@ -370,7 +370,7 @@ func TestEnqueueIsTransactional(t *testing.T) {
 			"no ICCID":         {OperatorID: opA, PointID: 1},
 			"no point":         {OperatorID: opA, ICCID: iccid(3)},
 		} {
-			err := db.InTx(ctx, func(tx *store.Tx) error { return n.Enqueue(ctx, tx, ev) })
+			err := db.InTx(ctx, func(tx *store.Tx) error { _, err := n.Enqueue(ctx, tx, ev); return err })
 			if err == nil {
 				t.Errorf("%s: Enqueue succeeded", name)
 			}
