@@ -59,9 +59,12 @@ func (tx *Tx) EnqueueOutbox(ctx context.Context, m OutboxMessage) (OutboxMessage
 	}
 	r := outboxRow{OperatorID: m.OperatorID, ICCID: m.ICCID, Kind: m.Kind, Payload: m.Payload,
 		NextAttemptAt: next, CreatedAt: now}
-	if err := tx.q(ctx).Create(&r).Error; err != nil {
-		return OutboxMessage{}, fmt.Errorf("store: enqueue outbox message %s for %s: %w", m.Kind, m.ICCID, translate(err))
+	id, err := tx.insert(ctx, "outbox_messages", "operator_id, iccid, kind, payload, attempts, next_attempt_at, last_error, created_at",
+		r.OperatorID, r.ICCID, r.Kind, r.Payload, r.Attempts, r.NextAttemptAt, r.LastError, r.CreatedAt)
+	if err != nil {
+		return OutboxMessage{}, fmt.Errorf("store: enqueue outbox message %s for %s: %w", m.Kind, m.ICCID, err)
 	}
+	r.ID = id
 	return r.domain(), nil
 }
 

@@ -107,7 +107,7 @@ func (tx *Tx) RecordEvent(ctx context.Context, e Event) (Event, error) {
 		at = e.At.UTC().Truncate(time.Microsecond)
 	}
 	r := eventRow{At: at, OperatorID: e.OperatorID, ICCID: e.ICCID, EID: e.EID, Kind: e.Kind, Detail: e.Detail}
-	id, err := tx.insertEvent(ctx, r)
+	id, err := tx.insert(ctx, "events", "at, operator_id, iccid, eid, kind, detail", r.At, r.OperatorID, r.ICCID, r.EID, r.Kind, r.Detail)
 	if err != nil {
 		return Event{}, fmt.Errorf("store: record event %s: %w", e.Kind, err)
 	}

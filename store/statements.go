@@ -115,12 +115,13 @@ type column struct {
 	value any
 }
 
-// insertEvent writes r and returns its ID.
-func (tx *Tx) insertEvent(ctx context.Context, r eventRow) (int64, error) {
-	const q = "INSERT INTO events (at, operator_id, iccid, eid, kind, detail) VALUES (?, ?, ?, ?, ?, ?)"
-	args := []any{r.At, r.OperatorID, r.ICCID, r.EID, r.Kind, r.Detail}
+// insert writes one row of table, args in the order of columns, and returns its id. On SQLite it
+// reads LastInsertId: gorm's INSERT … RETURNING, which SQLite runs like a trigger, opened a
+// statement journal (a 64 KB buffer mapped and unmapped) for every insert. pgx has no
+// LastInsertId, so PostgreSQL uses RETURNING.
+func (tx *Tx) insert(ctx context.Context, table, columns string, args ...any) (int64, error) {
+	q := "INSERT INTO " + table + " (" + columns + ") VALUES (?" + strings.Repeat(", ?", len(args)-1) + ")"
 	if tx.db.backend == BackendPostgres {
-		// pgx has no LastInsertId.
 		var id int64
 		err := tx.conn().QueryRowContext(ctx, tx.db.rebind(q+" RETURNING id"), args...).Scan(&id)
 		return id, tx.translateSQL(err)
