@@ -57,7 +57,9 @@ type step struct {
 func (s *Service) record(ctx context.Context, st step) (store.Profile, error) {
 	var p store.Profile
 	queued := false
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+	// The step may share its transaction with other downloads' steps (group commit); the
+	// function below may then run again on its own if another step of the group fails.
+	err := s.db.InGroupTx(ctx, func(tx *store.Tx) error {
 		queued = false
 		var err error
 		switch {
