@@ -121,6 +121,10 @@ type VerifyOptions struct {
 	// (exact match, ignoring case and a trailing dot; no wildcards). For DPtls/DStls.
 	DNSName string
 
+	// EUMSignatures, when set, remembers EUM certificates whose CI signature verified, so that
+	// VerifyEUICCChain verifies each EUM's signature once rather than on every call.
+	EUMSignatures *VerifiedSignatures
+
 	// RequireEIDCheckDigits also requires the EID's two check digits to be right (SGP.29 §2.2).
 	// Off by default: SGP.22 asks only for the EUM range check, and SGP.26 test material
 	// carries EIDs with wrong check digits.
@@ -178,13 +182,13 @@ func VerifyEUICCChain(euicc, eum *Certificate, roots *Roots, opts VerifyOptions)
 	if err := checkValidity(ci, opts.Now); err != nil {
 		return nil, fail(RoleCI, ci, err)
 	}
-	if err := checkIssued(eum, RoleEUM, ci, opts.Now); err != nil {
+	if err := checkIssued(eum, RoleEUM, ci, opts.Now, opts.EUMSignatures); err != nil {
 		return nil, fail(RoleEUM, eum, err)
 	}
 	if ci.MaxPathLen == 0 {
 		return nil, fail(RoleCI, ci, errorf(ErrProfileViolation, "CI path length 0 allows no EUM below it"))
 	}
-	if err := checkIssued(euicc, RoleEUICC, eum, opts.Now); err != nil {
+	if err := checkIssued(euicc, RoleEUICC, eum, opts.Now, nil); err != nil {
 		return nil, fail(RoleEUICC, euicc, err)
 	}
 	if err := checkEID(euicc.EID, eum.PermittedEIDPrefixes, opts.RequireEIDCheckDigits); err != nil {
@@ -216,7 +220,7 @@ func VerifyServerCertificate(cert *Certificate, role Role, roots *Roots, opts Ve
 	if err := checkValidity(ci, opts.Now); err != nil {
 		return nil, fail(RoleCI, ci, err)
 	}
-	if err := checkIssued(cert, role, ci, opts.Now); err != nil {
+	if err := checkIssued(cert, role, ci, opts.Now, nil); err != nil {
 		return nil, fail(role, cert, err)
 	}
 	if opts.DNSName != "" && !matchDNSName(cert.DNSNames, opts.DNSName) {
@@ -277,8 +281,9 @@ func checkSelfSigned(ci *Certificate) error {
 }
 
 // checkIssued checks c, to be used in role, against its issuer parent: linkage, signature,
-// validity at now, then the SGP.22 profile of the role.
-func checkIssued(c *Certificate, role Role, parent *Certificate, now time.Time) error {
+// validity at now, then the SGP.22 profile of the role. sigs, when not nil, may remember the
+// signature.
+func checkIssued(c *Certificate, role Role, parent *Certificate, now time.Time, sigs *VerifiedSignatures) error {
 	if len(c.AuthorityKeyId) > 0 {
 		if !bytes.Equal(c.AuthorityKeyId, parent.SubjectKeyId) {
 			return errorf(ErrUnknownIssuer, "authority key identifier %x is not the issuer's key identifier %x",
@@ -287,7 +292,7 @@ func checkIssued(c *Certificate, role Role, parent *Certificate, now time.Time) 
 	} else if !sameName(c, parent) {
 		return errorf(ErrUnknownIssuer, "issuer %q is not %q", c.Issuer.String(), parent.Subject.String())
 	}
-	if err := c.CheckSignatureFrom(parent); err != nil {
+	if err := sigs.check(c, parent); err != nil {
 		return err
 	}
 	if err := checkValidity(c, now); err != nil {

@@ -231,7 +231,7 @@ func (s *Service) verifyEUICC(euiccDER, eumDER, ciPKID []byte) (*certs.EUICCIden
 	if err != nil {
 		return nil, st.Wrap(st.SubjectEUICCCertificate, st.ReasonVerificationFailed, "CERT.EUICC is malformed", err)
 	}
-	identity, err := certs.VerifyEUICCChain(euicc, eum, s.roots, certs.VerifyOptions{Now: s.now(), CIPKID: ciPKID})
+	identity, err := certs.VerifyEUICCChain(euicc, eum, s.roots, certs.VerifyOptions{Now: s.now(), CIPKID: ciPKID, EUMSignatures: s.eumSignatures})
 	if err == nil {
 		return identity, nil
 	}

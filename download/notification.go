@@ -126,7 +126,7 @@ func (s *Service) handleOtherNotification(ctx context.Context, n *rsp.OtherSigne
 	if err != nil {
 		return st.Wrap(st.SubjectEUICCCertificate, st.ReasonVerificationFailed, "CERT.EUICC is malformed", err)
 	}
-	identity, err := certs.VerifyEUICCChain(euicc, eum, s.roots, certs.VerifyOptions{Now: s.now()})
+	identity, err := certs.VerifyEUICCChain(euicc, eum, s.roots, certs.VerifyOptions{Now: s.now(), EUMSignatures: s.eumSignatures})
 	if err != nil {
 		return st.Wrap(st.SubjectEUICCCertificate, st.ReasonVerificationFailed, "the notification's eUICC certificate chain does not verify", err)
 	}

@@ -39,6 +39,8 @@ type Service struct {
 	// download plus four re-downloads.
 	maxDownloads int
 	packages     *packageCache
+	// eumSignatures spares verifying the same EUM certificate's signature on every download.
+	eumSignatures *certs.VerifiedSignatures
 }
 
 // Option configures a Service.
@@ -69,6 +71,10 @@ func WithMatchingIDGuard(g MatchingIDGuard) Option { return func(s *Service) { s
 
 // WithMaxConfirmationCodeAttempts sets how many wrong confirmation codes end an order.
 func WithMaxConfirmationCodeAttempts(n int) Option { return func(s *Service) { s.maxCCAttempts = n } }
+
+// maxVerifiedEUMs bounds the EUM certificates whose signature is remembered; there are a few
+// dozen EUMs.
+const maxVerifiedEUMs = 1024
 
 // New returns a Service answering for the SM-DP+ address (host or host:port, as in activation
 // codes) with one credential set per CI it holds certificates under.
@@ -102,6 +108,7 @@ func New(address string, creds []*Credentials, db *store.DB, sessions session.St
 		o(s)
 	}
 	s.packages = newPackageCache(s.ttl, defaultPackageCacheBytes)
+	s.eumSignatures = certs.NewVerifiedSignatures(maxVerifiedEUMs)
 	return s, nil
 }
 

@@ -141,7 +141,7 @@ func TestMeasureFloor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Primitives) != 12 || f.PerDownload <= 0 || f.Curve == "" || f.ProfileBytes != len(pkg) {
+	if len(f.Primitives) != 11 || f.PerDownload <= 0 || f.Curve == "" || f.ProfileBytes != len(pkg) {
 		t.Errorf("floor %+v", f)
 	}
 	for _, p := range f.Primitives {
