@@ -42,6 +42,9 @@ type Config struct {
 	// MetricsListen is a plain-HTTP address for /metrics (Prometheus); empty serves no metrics.
 	// Keep it off the public network: it shows operators and pool sizes.
 	MetricsListen string `json:"metricsListen"`
+	// PprofListen is a loopback plain-HTTP address for the Go profiler (net/http/pprof under
+	// /debug/pprof/); empty serves none. Profiles show request data, so it must be loopback.
+	PprofListen string `json:"pprofListen"`
 	// RateLimit is the requests per second each client (IP address, or client certificate on
 	// ES2+) may make, with bursts of RateBurst; 0 turns the limit off.
 	RateLimit float64 `json:"rateLimit"`
@@ -126,6 +129,7 @@ var fields = []field{
 	{"operators", "JSON file of ES2+ operators: credentials and callback URLs (default: ES2+ off)", func(c *Config) flag.Value { return (*stringValue)(&c.Operators) }},
 	{"es2plus-audience", "audience ES2+ JWTs must carry (default: the SM-DP+ address)", func(c *Config) flag.Value { return (*stringValue)(&c.ES2PlusAudience) }},
 	{"metrics-listen", "plain-HTTP address for Prometheus /metrics, e.g. 127.0.0.1:9090 (default: off)", func(c *Config) flag.Value { return (*stringValue)(&c.MetricsListen) }},
+	{"pprof-listen", "loopback plain-HTTP address for the Go profiler under /debug/pprof/, e.g. 127.0.0.1:6060 (default: off)", func(c *Config) flag.Value { return (*stringValue)(&c.PprofListen) }},
 	{"rate-limit", "requests per second per client before HTTP 429; 0 is off", func(c *Config) flag.Value { return (*float64Value)(&c.RateLimit) }},
 	{"rate-burst", "burst of requests per client above the rate", func(c *Config) flag.Value { return (*intValue)(&c.RateBurst) }},
 	{"matching-id-guesses", "wrong matchingIds an eUICC may present per hour before an hour's lockout", func(c *Config) flag.Value { return (*intValue)(&c.MatchingIDGuesses) }},
@@ -230,6 +234,9 @@ func (c *Config) Validate() error {
 	if c.Address == "" || strings.ContainsAny(c.Address, "$/ ") {
 		errs = append(errs, fmt.Errorf("address %q: must be a host name or host:port", c.Address))
 	}
+	if c.PprofListen != "" && !loopbackAddress(c.PprofListen) {
+		errs = append(errs, fmt.Errorf("pprof-listen %q: must be a loopback address such as 127.0.0.1:6060", c.PprofListen))
+	}
 	if c.SessionTTL <= 0 {
 		errs = append(errs, errors.New("session-ttl must be positive"))
 	}
@@ -253,6 +260,19 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log-format %q: want text or json", c.LogFormat))
 	}
 	return errors.Join(errs...)
+}
+
+// loopbackAddress reports whether addr is host:port with host localhost or a loopback IP.
+func loopbackAddress(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 type stringValue string

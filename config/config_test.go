@@ -61,6 +61,9 @@ func TestRejects(t *testing.T) {
 		{"bad level", []string{"--log-level=loud"}, nil, "log-level"},
 		{"stray argument", []string{"extra"}, nil, "unexpected arguments"},
 		{"address with dollar", []string{"--address", "a$b"}, nil, "address"},
+		{"pprof on all interfaces", []string{"--pprof-listen", ":6060"}, nil, "pprof-listen"},
+		{"pprof on a public address", []string{"--pprof-listen", "192.0.2.1:6060"}, nil, "pprof-listen"},
+		{"pprof without port", nil, map[string]string{"SMDPP_PPROF_LISTEN": "127.0.0.1"}, "pprof-listen"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -78,16 +79,26 @@ func serve(ctx context.Context, args []string) error {
 	go app.download.RunExpiry(ctx, max(time.Duration(cfg.SessionTTL)/2, time.Second))
 	go app.inventory.Run(ctx, inventory.RunConfig{Interval: time.Minute, ReleasedMaxAge: time.Duration(cfg.ReleasedMaxAge)})
 	if cfg.MetricsListen != "" {
-		mln, err := net.Listen("tcp", cfg.MetricsListen)
-		if err != nil {
-			return fmt.Errorf("metrics listener: %w", err)
-		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", app.metrics.Handler())
-		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go msrv.Serve(mln)
-		defer msrv.Close()
-		log.Info("metrics serving", "url", "http://"+mln.Addr().String()+"/metrics")
+		stop, err := serveSide(cfg.MetricsListen, mux, "metrics", "/metrics", log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if cfg.PprofListen != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		stop, err := serveSide(cfg.PprofListen, mux, "pprof", "/debug/pprof/", log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	return web.Serve(ctx, ln, app.handler, app.tls, web.ServerOptions{
 		ReadTimeout:     time.Duration(cfg.ReadTimeout),
@@ -95,6 +106,19 @@ func serve(ctx context.Context, args []string) error {
 		IdleTimeout:     time.Duration(cfg.IdleTimeout),
 		ShutdownTimeout: time.Duration(cfg.ShutdownTimeout),
 	}, log)
+}
+
+// serveSide serves h in plain HTTP on addr beside the SM-DP+ (metrics, profiler) until the
+// returned stop is called.
+func serveSide(addr string, h http.Handler, name, path string, log *slog.Logger) (stop func() error, err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s listener: %w", name, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	log.Info(name+" serving", "url", "http://"+ln.Addr().String()+path)
+	return srv.Close, nil
 }
 
 // app is a wired server: its dependencies, its handler and what closes them.

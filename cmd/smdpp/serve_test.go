@@ -256,6 +256,30 @@ func TestServeRateLimit(t *testing.T) {
 	}
 }
 
+// TestServePprof: --pprof-listen serves the Go profiler on its own loopback listener, and the
+// HTTPS listener does not.
+func TestServePprof(t *testing.T) {
+	addr := freePort(t)
+	s := startServer(t, "--pprof-listen", addr)
+	resp, err := http.Get("http://" + addr + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "serve") {
+		t.Errorf("/debug/pprof/cmdline: %d %q", resp.StatusCode, body)
+	}
+	resp, err = s.httpClient(t, "nist").Get("https://" + s.addr + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the SM-DP+ listener answers /debug/pprof/ with %d, want 404", resp.StatusCode)
+	}
+}
+
 // TestServeAdminAPI: the admin API answers only with its bearer token, and sees the orders and
 // usage the server recorded.
 func TestServeAdminAPI(t *testing.T) {
