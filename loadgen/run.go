@@ -61,6 +61,11 @@ type Config struct {
 	Protocol Protocol
 	// Concurrency is the number of downloads (or calls) in flight at once.
 	Concurrency int
+	// Clients is the number of independent HTTP clients the workers share, each with its own
+	// keep-alive connection(s) to every target: Concurrency (the default, 0) gives each worker
+	// its own, as each device has its own connection; 1 multiplexes every download over one
+	// HTTP/2 connection per target.
+	Clients int
 	// Count is the number of downloads (or initiateAuthentication calls) to run, 1 to MaxCount;
 	// a download run needs as many Codes.
 	Count int
@@ -108,6 +113,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Concurrency < 1 || c.Concurrency > MaxConcurrency {
 		errs = append(errs, fmt.Errorf("concurrency %d is not between 1 and %d", c.Concurrency, MaxConcurrency))
+	}
+	if c.Clients < 0 || c.Clients > c.Concurrency {
+		errs = append(errs, fmt.Errorf("clients %d is not between 1 and the concurrency %d", c.Clients, c.Concurrency))
 	}
 	if c.Count < 1 || c.Count > MaxCount {
 		errs = append(errs, fmt.Errorf("count %d is not between 1 and %d", c.Count, MaxCount))
@@ -187,6 +195,7 @@ type Report struct {
 	Protocol    Protocol `json:"protocol"`
 	Targets     []string `json:"targets"`
 	Concurrency int      `json:"concurrency"`
+	Clients     int      `json:"clients"`
 	Rate        float64  `json:"rate_limit,omitempty"`
 	EUICCs      int      `json:"euiccs"`
 	Elapsed     float64  `json:"elapsed_s"`
@@ -222,8 +231,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	transport := newTransport(&tls.Config{RootCAs: cfg.RootCAs}, cfg.Protocol, cfg.Concurrency)
-	defer transport.CloseIdleConnections()
+	clients := cfg.Clients
+	if clients == 0 {
+		clients = cfg.Concurrency
+	}
+	transports := make([]*http.Transport, clients)
+	for i := range transports {
+		transports[i] = newTransport(&tls.Config{RootCAs: cfg.RootCAs}, cfg.Protocol, cfg.Concurrency/clients)
+		defer transports[i].CloseIdleConnections()
+	}
 	perTarget := make([]atomic.Int64, len(cfg.Targets))
 
 	var info1 []byte
@@ -248,9 +264,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	)
 	start := time.Now()
 	stopAt := start.Add(cfg.Duration)
-	shared := &rotator{base: transport, targets: cfg.Targets, perTarget: perTarget}
 
-	work := func(i int) {
+	// work runs unit i over transport, the worker's client; initiate-only calls go through the
+	// worker's rotator calls, so successive calls alternate between targets.
+	work := func(i int, transport *http.Transport, calls *rotator) {
 		switch cfg.Mode {
 		case ModeDownload:
 			r := &rotator{base: transport, targets: cfg.Targets, perTarget: perTarget}
@@ -258,7 +275,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			res, err := download(ctx, cfg, r, i)
 			rec.download(res.Timings, res.Total, err, r.replicas())
 		case ModeInitiateOnly:
-			t, err := initiate(ctx, shared.client(), cfg.Address, info1, cfg.Timeout)
+			t, err := initiate(ctx, calls.client(), cfg.Address, info1, cfg.Timeout)
 			var timings []lpa.Timing
 			if err == nil {
 				timings = []lpa.Timing{{Function: lpa.FunctionInitiateAuthentication, Duration: t}}
@@ -266,7 +283,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			rec.download(timings, t, err, 1)
 		}
 	}
-	for range cfg.Concurrency {
+	for w := range cfg.Concurrency {
+		transport := transports[w%clients]
+		calls := &rotator{base: transport, targets: cfg.Targets, perTarget: perTarget}
+		calls.next.Store(uint64(w))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -285,7 +305,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 					}
 				}
 				inFlight.Add(1)
-				work(i)
+				work(i, transport, calls)
 				inFlight.Add(-1)
 			}
 		}()
@@ -315,7 +335,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		errs = []ErrorCount{}
 	}
 	rep := &Report{
-		Mode: cfg.Mode, Protocol: cfg.Protocol, Targets: cfg.Targets, Concurrency: cfg.Concurrency,
+		Mode: cfg.Mode, Protocol: cfg.Protocol, Targets: cfg.Targets, Concurrency: cfg.Concurrency, Clients: clients,
 		Rate: cfg.Rate, EUICCs: len(cfg.EUICCs),
 		Elapsed: math.Round(elapsed.Seconds()*1000) / 1000, Attempted: ok + failed, Succeeded: ok, Failed: failed,
 		PerSecond: math.Round(float64(ok)/elapsed.Seconds()*10) / 10,

@@ -80,6 +80,7 @@ type options struct {
 	saveCodes   string
 	mode        string
 	concurrency int
+	clients     int
 	count       int
 	duration    time.Duration
 	rate        float64
@@ -126,6 +127,7 @@ flags:
 	fs.StringVar(&o.saveCodes, "save-codes", "", "write the prepared activation codes to this file")
 	fs.StringVar(&o.mode, "mode", string(loadgen.ModeDownload), "download (full downloads) or initiate-only (open sessions, to measure server memory)")
 	fs.IntVar(&o.concurrency, "concurrency", 4, "downloads (or calls) in flight")
+	fs.IntVar(&o.clients, "clients", 0, "independent HTTP clients, each with its own connections (default: one per concurrent download, like devices; 1: all over one HTTP/2 connection per target)")
 	fs.IntVar(&o.count, "count", 0, "downloads or calls to run (default: every order for download, 1000 for initiate-only)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Minute, "start nothing new after this long (at most 1h)")
 	fs.Float64Var(&o.rate, "rate", 0, "cap the starts per second (0: as fast as the concurrency allows)")
@@ -220,6 +222,9 @@ func (o *options) validate() error {
 	}
 	if o.concurrency < 1 || o.concurrency > loadgen.MaxConcurrency {
 		errs = append(errs, fmt.Errorf("--concurrency %d is not between 1 and %d", o.concurrency, loadgen.MaxConcurrency))
+	}
+	if o.clients < 0 || o.clients > o.concurrency {
+		errs = append(errs, fmt.Errorf("--clients %d is not between 1 and --concurrency %d", o.clients, o.concurrency))
 	}
 	if o.euiccs < 1 || o.euiccs > loadgen.MaxEUICCs {
 		errs = append(errs, fmt.Errorf("--euiccs %d is not between 1 and %d", o.euiccs, loadgen.MaxEUICCs))
@@ -332,7 +337,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	cfg := loadgen.Config{
 		Targets: o.targets, RootCAs: roots, Mode: loadgen.Mode(o.mode), Protocol: loadgen.HTTP2,
-		Concurrency: o.concurrency, Count: o.count, Duration: o.duration, Rate: o.rate, Timeout: o.timeout,
+		Concurrency: o.concurrency, Clients: o.clients, Count: o.count, Duration: o.duration, Rate: o.rate, Timeout: o.timeout,
 		Authority: auth, EUICCs: ids, Codes: codes, Address: o.address,
 	}
 	if o.protocol == "1.1" {
@@ -435,7 +440,7 @@ func printReport(w io.Writer, r *loadgen.Report) {
 		unit = "initiateAuthentication calls"
 	}
 	fmt.Fprintf(w, "\n%s: %d ok, %d failed in %.2fs = %.1f %s/s\n", r.Mode, r.Succeeded, r.Failed, r.Elapsed, r.PerSecond, unit)
-	fmt.Fprintf(w, "targets %s, HTTP %s, concurrency %d, %d eUICCs", strings.Join(r.Targets, " "), r.Protocol, r.Concurrency, r.EUICCs)
+	fmt.Fprintf(w, "targets %s, HTTP %s, concurrency %d over %d clients, %d eUICCs", strings.Join(r.Targets, " "), r.Protocol, r.Concurrency, r.Clients, r.EUICCs)
 	if r.Rate > 0 {
 		fmt.Fprintf(w, ", rate cap %.1f/s", r.Rate)
 	}

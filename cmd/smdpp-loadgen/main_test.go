@@ -44,6 +44,7 @@ func TestFlags(t *testing.T) {
 		{"duration too long", []string{"--prepare", "1", "--duration", "2h"}, "--duration"},
 		{"duration too short", []string{"--prepare", "1", "--duration", "10ms"}, "--duration"},
 		{"zero concurrency", []string{"--prepare", "1", "--concurrency", "0"}, "--concurrency"},
+		{"more clients than downloads in flight", []string{"--prepare", "1", "--concurrency", "2", "--clients", "3"}, "--clients"},
 		{"too many eUICCs", []string{"--prepare", "1", "--euiccs", "1000000"}, "--euiccs"},
 		{"negative rate", []string{"--prepare", "1", "--rate", "-3"}, "--rate"},
 		{"bad PID", []string{"--prepare", "1", "--server-pid", "abc"}, "--server-pid"},
@@ -147,6 +148,9 @@ func TestLoad(t *testing.T) {
 	if rep.Floor == nil || rep.Floor.PerDownload <= 0 || rep.Server == nil || rep.Server.RSSAfter <= 0 {
 		t.Errorf("floor %+v server %+v", rep.Floor, rep.Server)
 	}
+	if rep.Clients != 2 {
+		t.Errorf("%d HTTP clients, want one per concurrent download", rep.Clients)
+	}
 
 	rep = runLoadgen(t, "--data-dir", s.dataDir, "--target", s.addr, "--mode", "initiate-only", "--count", "20", "--concurrency", "2", "--http", "1.1", "--server-pid", pid, "--floor=false")
 	if rep.Succeeded != 20 {
@@ -168,5 +172,11 @@ func TestLoadReplicas(t *testing.T) {
 	}
 	if rep.CrossedReplicas != 6 || len(rep.PerTarget) != 2 || rep.PerTarget[0].Requests == 0 || rep.PerTarget[1].Requests == 0 {
 		t.Errorf("crossed %d, per target %+v", rep.CrossedReplicas, rep.PerTarget)
+	}
+	// initiate-only calls of one client alternate between the replicas too.
+	rep = runLoadgen(t, "--data-dir", a.dataDir, "--target", a.addr, "--target", b.addr, "--mode", "initiate-only",
+		"--count", "8", "--concurrency", "2", "--clients", "1", "--floor=false")
+	if rep.Succeeded != 8 || len(rep.PerTarget) != 2 || rep.PerTarget[0].Requests != 4 || rep.PerTarget[1].Requests != 4 {
+		t.Errorf("initiate-only: %d succeeded, per target %+v", rep.Succeeded, rep.PerTarget)
 	}
 }
