@@ -13,8 +13,7 @@ import (
 // transition, and the usage event. Through gorm these cost more in reflection and statement
 // building than in the database (a fifth of the server's database CPU under load), and SQLite
 // compiles every statement again on each execution, so short SQL is cheaper to parse as well.
-// They still go through gorm's connection pool and prepared-statement cache, inside its
-// transactions.
+// They run on gorm's connections and inside its transactions (see conn).
 
 // profileColumns are the profiles columns scanProfile reads, in its order, without package.
 const profileColumns = "iccid, operator_id, profile_type, state, eid, matching_id, confirmation_code_hash, " +
@@ -58,8 +57,20 @@ func (db *DB) rebind(query string) string {
 	return b.String()
 }
 
-// conn is the connection pool or transaction tx's statements run on.
-func (tx *Tx) conn() gorm.ConnPool { return tx.g.Statement.ConnPool }
+// conn is the database/sql pool or transaction tx's statements run on, beneath gorm's
+// prepared-statement layer: that layer prepares a statement first met inside a transaction on
+// the transaction, so it is closed at commit and prepared again — one more PostgreSQL round trip
+// — every time. pgx caches prepared statements per connection by itself, and SQLite's driver
+// compiles each execution anyway.
+func (tx *Tx) conn() gorm.ConnPool {
+	switch c := tx.g.Statement.ConnPool.(type) {
+	case *gorm.PreparedStmtTX:
+		return c.Tx
+	case *gorm.PreparedStmtDB:
+		return c.ConnPool
+	}
+	return tx.g.Statement.ConnPool
+}
 
 // translateSQL is translate for errors from the driver itself, which gorm has not seen: the
 // dialect turns constraint violations into gorm's errors first.
