@@ -57,20 +57,8 @@ func (db *DB) rebind(query string) string {
 	return b.String()
 }
 
-// conn is the database/sql pool or transaction tx's statements run on, beneath gorm's
-// prepared-statement layer: that layer prepares a statement first met inside a transaction on
-// the transaction, so it is closed at commit and prepared again — one more PostgreSQL round trip
-// — every time. pgx caches prepared statements per connection by itself, and SQLite's driver
-// compiles each execution anyway.
-func (tx *Tx) conn() gorm.ConnPool {
-	switch c := tx.g.Statement.ConnPool.(type) {
-	case *gorm.PreparedStmtTX:
-		return c.Tx
-	case *gorm.PreparedStmtDB:
-		return c.ConnPool
-	}
-	return tx.g.Statement.ConnPool
-}
+// conn is the database/sql pool or transaction tx's statements run on.
+func (tx *Tx) conn() gorm.ConnPool { return tx.g.Statement.ConnPool }
 
 // translateSQL is translate for errors from the driver itself, which gorm has not seen: the
 // dialect turns constraint violations into gorm's errors first.

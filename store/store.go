@@ -126,9 +126,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	db := &DB{now: func() time.Time { return o.clock().UTC().Truncate(time.Microsecond) }}
 	cfg := func() *gorm.Config {
 		return &gorm.Config{
-			// Prepared once per connection: the same few statements run for every download,
-			// and parsing them each time was a third of the server's database CPU.
-			PrepareStmt:            true,
+			// No PrepareStmt: gorm prepares a statement first met in a transaction on that
+			// transaction, so it was prepared again (a PostgreSQL round trip) in every later
+			// one. pgx caches prepared statements per connection by itself, and the SQLite
+			// driver compiles every execution whatever database/sql does.
 			SkipDefaultTransaction: true,
 			TranslateError:         true,
 			DisableAutomaticPing:   true,
