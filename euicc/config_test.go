@@ -137,3 +137,34 @@ func TestState(t *testing.T) {
 		t.Error("state with two enabled Profiles accepted")
 	}
 }
+
+// TestFresh: a card from Fresh has the identity of its template and none of its content, and
+// downloads like a card from New.
+func TestFresh(t *testing.T) {
+	pki := testPKI(t, "nist", "main")
+	card := newTestCard(t, cardConfig(pki, 0))
+	srv := devServer(pki)
+	install(t, card, srv, bindOptions{upp: syntheticUPP(iccid(0x91), 1000)})
+	free := card.freeMemory()
+
+	fresh := wrapCard(t, card.isdr.Fresh())
+	if fresh.isdr.EID() != card.isdr.EID() {
+		t.Errorf("EID %s, want %s", fresh.isdr.EID(), card.isdr.EID())
+	}
+	if ps := fresh.profiles(t, "BF2D00"); len(ps) != 0 {
+		t.Errorf("fresh card holds %d profiles", len(ps))
+	}
+	if n := fresh.notifications(t); len(n) != 0 {
+		t.Errorf("fresh card holds %d notifications", len(n))
+	}
+	if fresh.freeMemory() <= free {
+		t.Errorf("fresh card's free memory %d, not more than the used card's %d", fresh.freeMemory(), free)
+	}
+	_, pir := install(t, fresh, srv, bindOptions{upp: syntheticUPP(iccid(0x91), 1000)})
+	if pir.ProfileInstallationResultData.NotificationMetadata.SeqNumber != 1 {
+		t.Errorf("first notification of the fresh card has seqNumber %d", pir.ProfileInstallationResultData.NotificationMetadata.SeqNumber)
+	}
+	if ps := card.profiles(t, "BF2D00"); len(ps) != 1 {
+		t.Errorf("the template card now holds %d profiles", len(ps))
+	}
+}

@@ -74,6 +74,12 @@ func newTestCard(t testing.TB, cfg Config) *testCard {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	return wrapCard(t, isdr)
+}
+
+// wrapCard puts isdr behind the APDU layer.
+func wrapCard(t testing.TB, isdr *ISDR) *testCard {
+	t.Helper()
 	es10, err := apdu.OpenES10(context.Background(), apdu.NewCardTransport(apdu.NewCard(isdr)))
 	if err != nil {
 		t.Fatalf("OpenES10: %v", err)

@@ -54,14 +54,7 @@ const (
 // Profiles, notifications and RSP session it keeps. Use it behind apdu.NewCard. It is safe for
 // concurrent use; requests are processed one at a time.
 type ISDR struct {
-	cfg       Config
-	eid       []byte // the EID as 16 octets
-	cert      *certs.Certificate
-	eum       *certs.Certificate
-	roots     *certs.Roots
-	signingCI []byte // PKID of the CI that issued the EUM: euiccCiPKIdListForSigning
-	curve     elliptic.Curve
-	log       *slog.Logger
+	*identity
 
 	mu            sync.Mutex
 	challenge     []byte            // pending euiccChallenge, nil when none
@@ -75,6 +68,29 @@ type ISDR struct {
 }
 
 var _ apdu.Applet = (*ISDR)(nil)
+
+// identity is what a card is issued with and never changes: checked once by New, shared by
+// the cards Fresh makes.
+type identity struct {
+	cfg       Config
+	eid       []byte // the EID as 16 octets
+	cert      *certs.Certificate
+	eum       *certs.Certificate
+	roots     *certs.Roots
+	signingCI []byte // PKID of the CI that issued the EUM: euiccCiPKIdListForSigning
+	curve     elliptic.Curve
+	log       *slog.Logger
+}
+
+// newCard returns a card of identity id with nothing installed.
+func newCard(id *identity) *ISDR {
+	return &ISDR{identity: id, nextSeq: 1, defaultDp: id.cfg.DefaultDpAddress}
+}
+
+// Fresh returns a new card with c's identity and trust anchors and nothing else: no profiles,
+// notifications or session, whatever c holds (cfg.State is not applied). It skips New's checks
+// of the identity, which c passed: a load generator makes one card per download this way.
+func (c *ISDR) Fresh() *ISDR { return newCard(c.identity) }
 
 // session is an RSP session (SGP.22 §3.1.3): opened by AuthenticateServer, prepared by
 // PrepareDownload, used by the Bound Profile Package, closed by its result or CancelSession.
@@ -150,7 +166,7 @@ func New(cfg Config) (*ISDR, error) {
 	if err := eum.CheckSignatureFrom(ci); err != nil {
 		return nil, fmt.Errorf("euicc: EUM certificate: %w", err)
 	}
-	c := &ISDR{
+	c := newCard(&identity{
 		cfg:       cfg,
 		eid:       eid,
 		cert:      cert,
@@ -159,9 +175,7 @@ func New(cfg Config) (*ISDR, error) {
 		signingCI: bytes.Clone(ci.SubjectKeyId),
 		curve:     cert.PublicKey.Curve,
 		log:       cfg.Logger.With("eid", cfg.EID),
-		nextSeq:   1,
-		defaultDp: cfg.DefaultDpAddress,
-	}
+	})
 	if cfg.State != nil {
 		if err := c.restore(cfg.State); err != nil {
 			return nil, err

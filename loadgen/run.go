@@ -242,6 +242,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	perTarget := make([]atomic.Int64, len(cfg.Targets))
 
+	var templates []*euicc.ISDR
+	if cfg.Mode == ModeDownload {
+		templates = make([]*euicc.ISDR, len(cfg.EUICCs))
+		for i, id := range cfg.EUICCs {
+			card, err := euicc.New(cfg.Authority.Config(id))
+			if err != nil {
+				return nil, err
+			}
+			templates[i] = card
+		}
+	}
 	var info1 []byte
 	if cfg.Mode == ModeInitiateOnly {
 		var err error
@@ -272,7 +283,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		case ModeDownload:
 			r := &rotator{base: transport, targets: cfg.Targets, perTarget: perTarget}
 			r.next.Store(uint64(i))
-			res, err := download(ctx, cfg, r, i)
+			res, err := download(ctx, cfg, templates, r, i)
 			rec.download(res.Timings, res.Total, err, r.replicas())
 		case ModeInitiateOnly:
 			t, err := initiate(ctx, calls.client(), cfg.Address, info1, cfg.Timeout)
@@ -381,14 +392,12 @@ func sleepUntil(ctx context.Context, at time.Time) bool {
 	}
 }
 
-// download runs download i: a new card with identity i mod len, the test LPA over the
-// rotator, the whole of SGP.22 §3.1.3 with the PIR delivered by handleNotification.
-func download(ctx context.Context, cfg Config, r *rotator, i int) (*lpa.Result, error) {
+// download runs download i: a new card with identity i mod len (a Fresh copy of that
+// identity's template, so the identity is checked once per run, not per download), the test
+// LPA over the rotator, the whole of SGP.22 §3.1.3 with the PIR delivered by handleNotification.
+func download(ctx context.Context, cfg Config, templates []*euicc.ISDR, r *rotator, i int) (*lpa.Result, error) {
 	res := &lpa.Result{}
-	card, err := euicc.New(cfg.Authority.Config(cfg.EUICCs[i%len(cfg.EUICCs)]))
-	if err != nil {
-		return res, err
-	}
+	card := templates[i%len(templates)].Fresh()
 	es10, err := apdu.OpenES10(ctx, apdu.NewCardTransport(apdu.NewCard(card)))
 	if err != nil {
 		return res, err
