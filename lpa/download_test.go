@@ -118,6 +118,37 @@ func TestDownload(t *testing.T) {
 	}
 }
 
+// TestDownloadResponseDecoding: a response is decoded once with its header, yet a failure
+// header still wins over a body that does not decode, and a success header over a malformed body
+// is a malformed response.
+func TestDownloadResponseDecoding(t *testing.T) {
+	header := func(st string) map[string]any {
+		fes := map[string]any{"status": st}
+		if st == status.Failed {
+			fes["statusCodeData"] = map[string]any{"subjectCode": "8.2.6", "reasonCode": "3.8"}
+		}
+		return map[string]any{"functionExecutionStatus": fes}
+	}
+	t.Run("failure header, body not decodable", func(t *testing.T) {
+		r := newRig(t, true)
+		r.smdp.fail[FunctionGetBoundProfilePackage] = failure{body: map[string]any{"header": header(status.Failed), "boundProfilePackage": 12}}
+		_, err := r.lpa.Download(context.Background(), r.code, DownloadOptions{})
+		var se *ServerError
+		if !errors.As(err, &se) || se.SubjectCode != "8.2.6" || se.ReasonCode != "3.8" {
+			t.Fatalf("error %v, want the server's 8.2.6/3.8", err)
+		}
+	})
+	t.Run("success header, body not decodable", func(t *testing.T) {
+		r := newRig(t, true)
+		r.smdp.fail[FunctionGetBoundProfilePackage] = failure{body: map[string]any{"header": header(status.ExecutedSuccess),
+			"transactionId": "00", "boundProfilePackage": "not base64!"}}
+		_, err := r.lpa.Download(context.Background(), r.code, DownloadOptions{})
+		if !errors.Is(err, ErrMalformedResponse) {
+			t.Fatalf("error %v, want ErrMalformedResponse", err)
+		}
+	})
+}
+
 func TestDownloadServerFailure(t *testing.T) {
 	fail := &status.StatusCodeData{SubjectCode: "8.2.6", ReasonCode: "3.8", SubjectIdentifier: "x", Message: "Refused"}
 	tests := []struct {

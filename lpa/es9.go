@@ -133,9 +133,21 @@ func (l *LPA) es9(ctx context.Context, address, function string, req, resp any, 
 			return &TransportError{Function: function, Err: fmt.Errorf("response Content-Type %q is not application/json", ct)}
 		}
 	}
+	// A response type embedding web.Response is decoded once, header and body together (a BPP
+	// is tens of kilobytes of JSON); only when that fails is the header decoded alone, to tell
+	// a server's error from a malformed body.
 	var h web.Response
-	if err := json.Unmarshal(data, &h); err != nil {
-		return &TransportError{Function: function, Err: fmt.Errorf("response is not a JSON object: %w", err)}
+	typed, isTyped := resp.(interface{ ResponseHeader() status.ResponseHeader })
+	var bodyErr error
+	if isTyped {
+		if bodyErr = json.Unmarshal(data, resp); bodyErr == nil {
+			h.Header = typed.ResponseHeader()
+		}
+	}
+	if !isTyped || bodyErr != nil {
+		if err := json.Unmarshal(data, &h); err != nil {
+			return &TransportError{Function: function, Err: fmt.Errorf("response is not a JSON object: %w", err)}
+		}
 	}
 	fes := h.Header.FunctionExecutionStatus
 	switch fes.Status {
@@ -152,8 +164,11 @@ func (l *LPA) es9(ctx context.Context, address, function string, req, resp any, 
 	if resp == nil {
 		return nil // handleNotification answered 200 with a success header: tolerated
 	}
-	if err := json.Unmarshal(data, resp); err != nil {
-		return fmt.Errorf("lpa: ES9+ %s: %w: %v", function, ErrMalformedResponse, err)
+	if !isTyped {
+		bodyErr = json.Unmarshal(data, resp)
+	}
+	if bodyErr != nil {
+		return fmt.Errorf("lpa: ES9+ %s: %w: %v", function, ErrMalformedResponse, bodyErr)
 	}
 	return nil
 }

@@ -261,6 +261,7 @@ type failure struct {
 	httpStatus int                    // answer with this HTTP status and a text body
 	header     *status.StatusCodeData // answer 200 with functionExecutionStatus Failed
 	hang       bool                   // never answer; wait for the request to be abandoned
+	body       map[string]any         // answer 200 with this JSON body
 }
 
 // fakeSMDP is a scripted SM-DP+: it checks the ES9+ requests of the scripted download and
@@ -334,6 +335,9 @@ func (f *fakeSMDP) serve(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Location", "https://"+f.addr+"/elsewhere")
 			}
 			http.Error(w, "scripted failure", fl.httpStatus)
+			return
+		case fl.body != nil:
+			writeJSON(w, fl.body)
 			return
 		case fl.header != nil:
 			writeJSON(w, map[string]any{"header": map[string]any{"functionExecutionStatus": map[string]any{

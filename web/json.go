@@ -25,6 +25,10 @@ type Response struct {
 
 func (r *Response) setHeader(h status.ResponseHeader) { r.Header = h }
 
+// ResponseHeader returns the header, so a client that decoded a whole response into a type
+// embedding Response reads it without decoding the body again.
+func (r *Response) ResponseHeader() status.ResponseHeader { return r.Header }
+
 type headerSetter interface{ setHeader(status.ResponseHeader) }
 
 // FunctionHandler adapts an SGP.22 JSON function (SGP.22 §6.5) to http.Handler. fn returns a
