@@ -211,9 +211,13 @@ func (db *DB) GetProfile(ctx context.Context, iccid string) (Profile, error) {
 
 // GetProfile is DB.GetProfile inside tx.
 func (tx *Tx) GetProfile(ctx context.Context, iccid string) (Profile, error) {
-	r, err := tx.selectProfile(ctx, "iccid", iccid, true, false)
+	return tx.getProfile(ctx, iccid, true)
+}
+
+func (tx *Tx) getProfile(ctx context.Context, iccid string, withPackage bool) (Profile, error) {
+	r, err := tx.selectProfile(ctx, "iccid", iccid, withPackage, false)
 	if err != nil {
-		return Profile{}, fmt.Errorf("store: get profile %s: %w", iccid, translate(err))
+		return Profile{}, fmt.Errorf("store: get profile %s: %w", iccid, err)
 	}
 	return r.domain(), nil
 }
@@ -227,11 +231,7 @@ func (db *DB) GetProfileWithoutPackage(ctx context.Context, iccid string) (Profi
 
 // GetProfileWithoutPackage is DB.GetProfileWithoutPackage inside tx.
 func (tx *Tx) GetProfileWithoutPackage(ctx context.Context, iccid string) (Profile, error) {
-	r, err := tx.selectProfile(ctx, "iccid", iccid, false, false)
-	if err != nil {
-		return Profile{}, fmt.Errorf("store: get profile %s: %w", iccid, translate(err))
-	}
-	return r.domain(), nil
+	return tx.getProfile(ctx, iccid, false)
 }
 
 // GetProfileByMatchingID returns the profile whose order has the given matchingId, or
@@ -247,7 +247,7 @@ func (tx *Tx) GetProfileByMatchingID(ctx context.Context, matchingID string) (Pr
 	}
 	r, err := tx.selectProfile(ctx, "matching_id", matchingID, true, false)
 	if err != nil {
-		return Profile{}, fmt.Errorf("store: get profile by matchingId: %w", translate(err))
+		return Profile{}, fmt.Errorf("store: get profile by matchingId: %w", err)
 	}
 	return r.domain(), nil
 }
@@ -302,7 +302,7 @@ func (tx *Tx) TransitionProfile(ctx context.Context, iccid string, from []State,
 	// transaction already holds the only write lock.
 	r, err := tx.selectProfile(ctx, "iccid", iccid, false, true)
 	if err != nil {
-		return Profile{}, fmt.Errorf("store: transition profile %s: %w", iccid, translate(err))
+		return Profile{}, fmt.Errorf("store: transition profile %s: %w", iccid, err)
 	}
 	return tx.update(ctx, r.domain(), from, to, mutate)
 }
