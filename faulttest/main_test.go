@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,17 +106,6 @@ func copyPKI(t *testing.T, dataDir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-// freePort returns a loopback address nobody listens on at the moment.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // requireBinary finds a program the test needs. Outside CI a missing one skips the test (with

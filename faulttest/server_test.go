@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/smdpp/smdpp/internal/testenv"
 )
 
 // server is `smdpp serve` as a process the test can kill -9 and start again on the same data
@@ -41,7 +43,7 @@ type server struct {
 // test ends, which must end it cleanly, and no run may have ended by itself.
 func newServer(t *testing.T, public string, extra ...string) *server {
 	t.Helper()
-	s := &server{listen: freePort(t), dataDir: t.TempDir(), stderr: new(syncBuffer)}
+	s := &server{listen: testenv.FreeAddr(t), dataDir: t.TempDir(), stderr: new(syncBuffer)}
 	copyPKI(t, s.dataDir)
 	s.dsn = filepath.Join(s.dataDir, "smdpp.db")
 	for i, a := range extra {

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/smdpp/smdpp/internal/testenv"
 )
 
 // redisServer is a private redis-server the test can kill and start again, empty, on the same
@@ -27,7 +29,7 @@ type redisServer struct {
 
 func startRedis(t *testing.T) *redisServer {
 	t.Helper()
-	r := &redisServer{bin: requireBinary(t, "redis-server"), addr: freePort(t), dir: t.TempDir()}
+	r := &redisServer{bin: requireBinary(t, "redis-server"), addr: testenv.FreeAddr(t), dir: t.TempDir()}
 	if err := r.start(); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +105,7 @@ func startPostgres(t *testing.T) *postgresServer {
 	t.Helper()
 	initdb := requireBinary(t, "initdb", "/usr/lib/postgresql/*/bin/initdb")
 	p := &postgresServer{bin: filepath.Dir(initdb)}
-	_, p.port, _ = net.SplitHostPort(freePort(t))
+	_, p.port, _ = net.SplitHostPort(testenv.FreeAddr(t))
 	// Not t.TempDir: its parents are private to root, and the postgres user must reach this.
 	dir, err := os.MkdirTemp("", "smdpp-faulttest-pg-")
 	if err != nil {

@@ -382,19 +382,14 @@ func TestReceiverDownThenUp(t *testing.T) {
 	testenv.EachDatabase(t, func(t *testing.T, b testenv.Database) {
 		rc := newReceiver(t)
 		// First nothing listens on the callback's port, then the receiver answers 503, then 204.
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
+		addr := testenv.FreeAddr(t)
 		db := setup(t, b.NewDSN(t), "http://"+addr)
 		ics := []string{iccid(1), iccid(2), iccid(3), iccid(4)}
 		enqueue(t, db, NewNotifier(requester), downloadEvents(ics...)...)
 		stop := run(t, newDeliverer(t, db))
 		time.Sleep(300 * time.Millisecond)
 
-		ln, err = net.Listen("tcp", addr)
+		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			t.Skipf("port %s taken meanwhile: %v", addr, err)
 		}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -84,21 +83,11 @@ type server struct {
 	stderr        *bytes.Buffer
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // startServer runs `smdpp serve` with a data directory of its own plus extra flags, and waits
 // for /readyz over HTTPS, trusting the CI of pkiDir (its own generated one when empty).
 func startServer(t *testing.T, pkiDir string, extra ...string) *server {
 	t.Helper()
-	s := &server{addr: freeAddr(t), dataDir: t.TempDir()}
+	s := &server{addr: testenv.FreeAddr(t), dataDir: t.TempDir()}
 	args := append([]string{"serve", "--listen", s.addr, "--data-dir", s.dataDir, "--log-level", "warn", "--rate-limit", "0"}, extra...)
 	if pkiDir == "" {
 		pkiDir = filepath.Join(s.dataDir, "pki")

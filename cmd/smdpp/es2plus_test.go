@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"github.com/smdpp/smdpp/internal/testenv"
 	"net"
 	"net/http"
 	"os"
@@ -150,7 +151,7 @@ func TestES2PlusOrderToInstalled(t *testing.T) {
 	rcv := &callbackReceiver{addr: "127.0.0.1:0"}
 	rcv.start(t)
 	opsDir := t.TempDir()
-	s := &server{addr: freePort(t), dataDir: t.TempDir()}
+	s := &server{addr: testenv.FreeAddr(t), dataDir: t.TempDir()}
 	mint := operatorKey(t, opsDir, "http://"+rcv.addr, s.addr)
 	flags := []string{"--operators", filepath.Join(opsDir, "operators.json")}
 	s = startServerAt(t, s.addr, s.dataDir, flags...)

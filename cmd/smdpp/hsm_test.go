@@ -52,7 +52,7 @@ func TestServeWithHSMKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s := startServerAt(t, freePort(t), dataDir)
+	s := startServerAt(t, testenv.FreeAddr(t), dataDir)
 	eid := p.EUICCs[0].EID
 	iccid, code := s.order(t, "TS48V4-SAIP2-3-BERTLV-UNIQUE.der", "--eid", eid)
 	res, err := s.download(t, "nist", eid, code, lpa.DownloadOptions{})

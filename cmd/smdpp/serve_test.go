@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -41,20 +40,10 @@ type server struct {
 	stop    func(t *testing.T)
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // startServer runs `smdpp serve` on embedded defaults plus extra flags; see startServerAt.
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
-	return startServerAt(t, freePort(t), t.TempDir(), extra...)
+	return startServerAt(t, testenv.FreeAddr(t), t.TempDir(), extra...)
 }
 
 // startServerAt runs `smdpp serve` on addr with dataDir and waits until /readyz answers 200 over
@@ -181,7 +170,7 @@ func (s *server) profileState(t *testing.T, iccid string) store.State {
 // `smdpp order create`, and the test LPA downloading it over HTTPS into the virtual eUICC, on
 // NIST and brainpool eUICCs; each profile must end Installed.
 func TestServeDownload(t *testing.T) {
-	metricsAddr := freePort(t)
+	metricsAddr := testenv.FreeAddr(t)
 	backends := []struct {
 		name  string
 		flags func(t *testing.T) []string
@@ -259,7 +248,7 @@ func TestServeRateLimit(t *testing.T) {
 // TestServePprof: --pprof-listen serves the Go profiler on its own loopback listener, and the
 // HTTPS listener does not.
 func TestServePprof(t *testing.T) {
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	s := startServer(t, "--pprof-listen", addr)
 	resp, err := http.Get("http://" + addr + "/debug/pprof/cmdline")
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smdpp/smdpp/devpki"
+	"github.com/smdpp/smdpp/internal/testenv"
 )
 
 // TestServeRefusesBadSetup: a server that cannot start says why on one line and exits non-zero,
@@ -60,7 +61,7 @@ func TestServeRefusesBadSetup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"serve", "--listen", freePort(t), "--data-dir", t.TempDir()}, tt.args(t)...)
+			args := append([]string{"serve", "--listen", testenv.FreeAddr(t), "--data-dir", t.TempDir()}, tt.args(t)...)
 			out, err := exec.Command(binary, args...).CombinedOutput()
 			if err == nil {
 				t.Fatalf("serve started; output:\n%s", out)
