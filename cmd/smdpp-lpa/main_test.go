@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/smdpp/smdpp/apdu"
 	"github.com/smdpp/smdpp/devpki"
 	"github.com/smdpp/smdpp/euicc"
+	"github.com/smdpp/smdpp/internal/testenv"
 )
 
 // Environment of the test binary re-run as a card process for --card-stdio.
@@ -61,18 +61,6 @@ func testPKI(t *testing.T) (dir, eid string) {
 	return dir, pki.EUICCs[0].EID
 }
 
-// closedAddress returns a loopback address nothing listens on.
-func closedAddress(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 type outputLine struct {
 	Type    string `json:"type"`
 	Payload struct {
@@ -104,7 +92,7 @@ func runCLI(t *testing.T, args ...string) (int, outputLine, string) {
 // fails, which is reported on one lpac-style line with exit status 1.
 func TestDownloadCards(t *testing.T) {
 	dir, eid := testPKI(t)
-	addr := closedAddress(t)
+	addr := testenv.FreeAddr(t) // nothing listens there
 	state := filepath.Join(t.TempDir(), "card.json")
 	t.Setenv(envCardEID, eid)
 	tests := []struct {
