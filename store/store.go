@@ -84,7 +84,7 @@ type DB struct {
 	reader    *gorm.DB // plain reads; on PostgreSQL the same pool as writer
 	now       func() time.Time
 	operators operatorCache
-	group     *groupCommitter // SQLite only: see InGroupTx
+	group     *groupCommitter // see InGroupTx
 }
 
 // Option configures Open.
@@ -144,9 +144,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	} else {
 		db.backend = BackendSQLite
 		err = db.openSQLite(dsn, cfg, o.maxOpenConns)
-		if err == nil {
-			db.startGroupCommitter()
-		}
+	}
+	if err == nil {
+		db.startGroupCommitter()
 	}
 	if err != nil {
 		return nil, err
@@ -259,9 +259,7 @@ func (db *DB) ping(ctx context.Context) error {
 
 // Close closes the connection pools.
 func (db *DB) Close() error {
-	if db.group != nil {
-		db.group.stop()
-	}
+	db.group.stop()
 	var errs []error
 	for _, g := range db.pools() {
 		if sqlDB, err := g.DB(); err != nil {
