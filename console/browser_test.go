@@ -2,13 +2,10 @@ package console_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/csv"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,17 +19,11 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/smdpp/smdpp/activation"
-	"github.com/smdpp/smdpp/apdu"
 	"github.com/smdpp/smdpp/console"
-	"github.com/smdpp/smdpp/devpki"
-	"github.com/smdpp/smdpp/download"
-	"github.com/smdpp/smdpp/es9plus"
-	"github.com/smdpp/smdpp/euicc"
+	"github.com/smdpp/smdpp/internal/e2etest"
 	"github.com/smdpp/smdpp/lpa"
 	"github.com/smdpp/smdpp/orders"
-	"github.com/smdpp/smdpp/session"
 	"github.com/smdpp/smdpp/store"
-	"github.com/smdpp/smdpp/web"
 )
 
 // chromiumPath returns the Chromium the browser tests drive ($SMDPP_TEST_CHROMIUM, which
@@ -75,89 +66,20 @@ type e2e struct {
 
 func newE2E(t *testing.T) *e2e {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	dir := t.TempDir()
-	log := slog.New(slog.DiscardHandler)
-
-	pki, err := devpki.Generate(devpki.Options{EUICCCount: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkiDir := filepath.Join(dir, "pki")
-	if err := pki.WriteDir(pkiDir, false); err != nil {
-		t.Fatal(err)
-	}
-	creds, err := download.LoadCredentials(pkiDir, time.Now(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(ctx, filepath.Join(dir, "smdpp.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	for _, id := range []string{opA, opB} {
-		if _, err := db.CreateOperator(ctx, store.Operator{ID: id, Name: "Operator " + strings.ToUpper(id[3:])}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	auth, err := console.NewPasswordAuthenticator(map[string]string{opA: hash(t, passA), opB: hash(t, passB)}, hash(t, adminPass))
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	sessions := session.NewMemory()
-	t.Cleanup(func() { sessions.Close() })
-	svc, err := download.New(addr, []*download.Credentials{creds}, db, sessions, download.WithLogger(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := chi.NewRouter()
-	es9plus.Routes(r, svc, 1<<20, log)
-	console.Routes(r, console.Deps{DB: db, Orders: orders.New(db, addr), Auth: auth, Log: log},
-		console.WithRefreshInterval(300*time.Millisecond))
-	tlsCert := tls.Certificate{Certificate: [][]byte{pki.DPtls.Certificate, pki.CI.Certificate}, PrivateKey: pki.DPtls.Key}
-	served := make(chan error, 1)
-	go func() {
-		served <- web.Serve(ctx, ln, r, web.TLSConfig(tlsCert), web.ServerOptions{ShutdownTimeout: 5 * time.Second}, log)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("server: %v", err)
-		}
+	env := e2etest.Start(t, 20*time.Second, func(r chi.Router, db *store.DB, addr string) {
+		console.Routes(r, console.Deps{DB: db, Orders: orders.New(db, addr), Auth: auth, Log: slog.New(slog.DiscardHandler)},
+			console.WithRefreshInterval(300*time.Millisecond))
 	})
-
-	cardCfg, err := euicc.LoadDir(pkiDir, pki.EUICCs[0].EID)
-	if err != nil {
-		t.Fatal(err)
+	for _, id := range []string{opA, opB} {
+		if _, err := env.DB.CreateOperator(context.Background(), store.Operator{ID: id, Name: "Operator " + strings.ToUpper(id[3:])}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	isdr, err := euicc.New(cardCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	es10, err := apdu.OpenES10(ctx, apdu.NewCardTransport(apdu.NewCard(isdr)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ci, err := x509.ParseCertificate(pki.CI.Certificate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(ci)
-	client := lpa.NewHTTPClient(&tls.Config{RootCAs: roots})
-	t.Cleanup(client.CloseIdleConnections)
-	l, err := lpa.New(es10, lpa.WithHTTPClient(client), lpa.WithTimeout(20*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &e2e{base: "https://" + addr, addr: addr, db: db, lpa: l, eid: pki.EUICCs[0].EID}
+	return &e2e{base: "https://" + env.Addr, addr: env.Addr, db: env.DB, lpa: env.LPA, eid: env.EID}
 }
 
 // tab is a browser tab on the test server, with the steps the tests take.
