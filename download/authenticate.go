@@ -207,7 +207,10 @@ func (s *Service) AuthenticateClient(ctx context.Context, transactionID, authent
 	if _, err := s.record(ctx, step{iccid: profile.ICCID, eid: identity.EID, profile: &profile, kind: "authenticated", point: progress.PointEligibility}); err != nil {
 		return nil, err
 	}
-	s.packages.put(profile.ICCID, profile.Package, s.now())
+	if !ccRequired {
+		// With a confirmation code, GetBoundProfilePackage reads the order anyway.
+		s.packages.put(profile.ICCID, profile.Package, s.now())
+	}
 	return &AuthenticateClientResult{
 		TransactionID:   sess.TransactionID,
 		ProfileMetadata: metadata,

@@ -87,11 +87,13 @@ func (s *Service) GetBoundProfilePackage(ctx context.Context, transactionID, pre
 }
 
 // boundProfile returns what bind and checkConfirmationCode need of the session's order: the
-// package AuthenticateClient kept when it can (the ICCID and package are all bind reads), else
-// the stored profile.
+// package AuthenticateClient kept for an order without a confirmation code (the ICCID and
+// package are all bind reads), else the stored profile.
 func (s *Service) boundProfile(ctx context.Context, sess *session.Session) (store.Profile, error) {
-	if pkg, ok := s.packages.take(sess.ICCID, s.now()); ok && !sess.CCRequired {
-		return store.Profile{ICCID: sess.ICCID, Package: pkg}, nil
+	if !sess.CCRequired {
+		if pkg, ok := s.packages.take(sess.ICCID, s.now()); ok {
+			return store.Profile{ICCID: sess.ICCID, Package: pkg}, nil
+		}
 	}
 	p, err := s.db.GetProfile(ctx, sess.ICCID)
 	if err != nil {

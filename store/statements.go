@@ -10,7 +10,7 @@ import (
 )
 
 // Hand-written SQL for the statements every download runs: reading a profile, its compare-and-set
-// transition, and the usage event. Through gorm these cost more in reflection and statement
+// transition, the usage event and the operator's progress message. Through gorm these cost more in reflection and statement
 // building than in the database (a fifth of the server's database CPU under load), and SQLite
 // compiles every statement again on each execution, so short SQL is cheaper to parse as well.
 // They run on gorm's connections and inside its transactions (see conn).
