@@ -36,7 +36,10 @@ type receiver struct {
 	got  []HandleDownloadProgressInfoRequest
 	at   []time.Time
 	fail atomic.Bool // answer 503 while set
-	seen chan struct{}
+	// delay, in nanoseconds, holds each callback before it is received; one the deliverer
+	// abandons meanwhile is never received.
+	delay atomic.Int64
+	seen  chan struct{}
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -55,6 +58,13 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rc.fail.Load() {
 		http.Error(w, "busy", http.StatusServiceUnavailable)
 		return
+	}
+	if d := time.Duration(rc.delay.Load()); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
 	}
 	body, _ := io.ReadAll(r.Body)
 	var req HandleDownloadProgressInfoRequest
@@ -423,10 +433,13 @@ func TestRestart(t *testing.T) {
 		n := NewNotifier(requester)
 		enqueue(t, db1, n, downloadEvents(ics...)...)
 
-		// The first process delivers some, then stops.
+		// The first process delivers some, then stops. Slow answers keep it from delivering all
+		// eight before it is stopped: then nothing would be left for the claim below.
+		rc.delay.Store(int64(50 * time.Millisecond))
 		stop := run(t, newDeliverer(t, db1, WithBatchSize(1)))
 		rc.waitFor(t, 3, 20*time.Second)
 		stop()
+		rc.delay.Store(0)
 		// Another dies right after claiming a message: its lease must run out first.
 		lease := 500 * time.Millisecond
 		claimedAt := time.Now()
